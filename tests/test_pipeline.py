@@ -1,0 +1,96 @@
+"From the shared data to graphs: every spectrum is kept or skipped with a reason, never lost."
+import gzip, json
+from collections import Counter
+import numpy as np
+import pytest
+from monty.json import MontyEncoder
+from pymatgen.analysis.xas.spectrum import XAS
+from pymatgen.core import Lattice, Structure
+from memx import data as mdata
+from memx.data import read_feff_tree, read_paper_dataset, read_mp_documents, download_mp_xanes
+from memx.dataset import prepare
+from memx.graphs import GraphSpec
+
+
+@pytest.fixture(scope='module')
+def family(shared):
+    return read_feff_tree(shared/'feff-family', progress=False)
+
+
+def test_feff_family_reads_every_site(shared, family):
+    records, skipped = family
+    on_disk = len(list((shared/'feff-family').glob('*/FEFF-XANES/*/xmu.dat')))
+    assert len(records) + len(skipped) >= on_disk and len(records) > 300
+    assert all(r.structure[r.site].specie.symbol == r.element for r in records)
+    analogues = [r for r in records if '~' in r.material]
+    assert analogues and all(r.source == 'analogue' for r in analogues)
+    assert {r.element for r in analogues if r.element == 'Tc'} == {'Tc'}
+
+
+def test_prepare_accounts_for_every_spectrum(family):
+    records, _ = family
+    data = prepare(records)
+    lost = data.counts['input'] - data.counts['on grid']
+    reasons = Counter(s.reason.split(' ')[0] for s in data.skipped)
+    assert lost.sum() == len(data.skipped), (lost.sum(), reasons)
+    assert (data.counts[['train', 'valid', 'test']].sum(axis=1) == data.counts['on grid']).all()
+    part_of = {}
+    for part, ids in data.split.items():
+        for r in data.records:
+            if r.id in ids: part_of.setdefault(r.parent, set()).add(part)
+    assert all(len(parts) == 1 for parts in part_of.values())          # no crystal in two parts
+    graphs = data.graphs(GraphSpec(), progress=False)
+    assert sum(len(g) for g in graphs.values()) == len(data.records)
+    assert graphs['train'][0].y.shape == (1, 111)
+
+
+def test_paper_sample_matches_its_window(shared):
+    records, skipped = read_paper_dataset(shared/'mem-xanes-paper'/'tinydata', progress=False)
+    assert len(records) == 20 and not skipped
+    assert {r.energies[0] for r in records} == {7112.0} and all(len(r.mu) == 111 for r in records)
+
+
+def _doc(material='mp-19009'):
+    nio = Structure.from_spacegroup('Fm-3m', Lattice.cubic(4.177), ['Ni', 'O'], [[0, 0, 0], [.5, .5, .5]])
+    xas = XAS(np.linspace(8333, 8400, 135), np.linspace(0, 1.2, 135), nio, 'Ni', 'K', absorbing_index=2)
+    return {'material_id': material, 'spectrum_id': f'{material}-XANES-Ni-K', 'edge': 'K',
+            'spectrum_type': 'XANES', 'absorbing_element': 'Ni', 'spectrum': xas.as_dict()}
+
+
+def test_mp_documents_round_trip(tmp_path):
+    path = tmp_path/'docs.json.gz'
+    with gzip.open(path, 'wt') as f:
+        json.dump([_doc(), {**_doc('mp-2'), 'edge': 'L3'}], f, cls=MontyEncoder)
+    records, skipped = read_mp_documents(path)
+    assert [r.id for r in records] == ['mp-19009-2-Ni-XANES-K']
+    assert len(skipped) == 1 and 'not a K-edge XANES' in skipped[0].reason
+
+
+class _FakeDoc:
+    def __init__(self, d): self.d = d
+    def model_dump(self, mode): return json.loads(json.dumps(self.d, cls=MontyEncoder))
+
+
+class _FakeRester:
+    "Stands in for mp_api's MPRester: records the query, answers with one recorded document."
+    calls = []
+    def __init__(self, api_key=None): self.api_key = api_key
+    def __enter__(self): return self
+    def __exit__(self, *a): return False
+    @property
+    def materials(self): return self
+    @property
+    def xas(self): return self
+    def search(self, **kw):
+        _FakeRester.calls.append(kw)
+        return [_FakeDoc(_doc())]
+
+
+def test_download_mp_xanes_writes_a_readable_dump(tmp_path, monkeypatch):
+    import mp_api.client
+    monkeypatch.setattr(mp_api.client, 'MPRester', _FakeRester)
+    out = download_mp_xanes(['Ni'], tmp_path/'ni.json.gz', api_key='KEY')
+    assert str(_FakeRester.calls[-1]['absorbing_element']) == 'Ni'
+    assert 'K' in str(_FakeRester.calls[-1]['edge']) and 'XANES' in str(_FakeRester.calls[-1]['spectrum_type'])
+    records, skipped = read_mp_documents(out)
+    assert len(records) == 1 and not skipped and records[0].source == 'materials-project'
