@@ -22,7 +22,7 @@ def test_shipped_model_is_in_the_package():
 
 
 def test_predict_example_writes_csv_and_plot(tmp_path):
-    r = memx('predict', '--example', 'NiO', '-o', tmp_path/'nio.csv', '--plot', tmp_path/'nio.png')
+    r = memx('predict', 'NiO', '-o', tmp_path/'nio.csv', '--plot', tmp_path/'nio.png')
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(tmp_path/'nio.csv')
     assert set(df.site.astype(str)) == {'0', '1', '2', '3', 'average'}
@@ -51,5 +51,5 @@ def test_bad_structures_exit_2_with_a_reason(tmp_path, content, message):
 def test_missing_file_and_missing_weights(tmp_path):
     r = memx('predict', tmp_path/'none.cif')
     assert r.returncode == 2 and 'no structure file' in r.stderr
-    r = memx('predict', '--example', 'NiO', '--model', tmp_path/'none.pt')
+    r = memx('predict', 'NiO', '--model', tmp_path/'none.pt')
     assert r.returncode == 2 and 'no model weights' in r.stderr
