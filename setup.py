@@ -16,7 +16,7 @@ setuptools.setup(
     classifiers=['Intended Audience :: Science/Research', 'Programming Language :: Python :: 3',
                  'Topic :: Scientific/Engineering :: Chemistry', 'License :: OSI Approved :: Apache Software License'], python_requires=f">={cfg['min_python']}",
     packages=setuptools.find_packages(include=['memx', 'memx.*']), include_package_data=True,
-    package_data={'memx': ['weights/*', 'structures/*']},
+    package_data={'memx': ['weights/*']},
     install_requires=reqs('requirements'),
     extras_require={'mp': reqs('mp_requirements'), 'simulate': reqs('simulate_requirements'),
                     'dev': reqs('dev_requirements')},
