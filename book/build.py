@@ -1,0 +1,140 @@
+"""Execute the book's chapters with papermill and build the site with jupyter-book (offline).
+
+    python book/build.py --quick                 # every chapter in the quick setting (what CI runs), then the site
+    python book/build.py --full --only 03        # one chapter in the full setting, the others as last staged
+    python book/build.py --quick --no-execute    # rebuild the site from the chapters staged before
+
+Sources in `book/chapters/` are never written to: each chapter is executed into a staging copy of the book in
+`book/_build/staged/`, which jupyter-book turns into `book/_build/site/_build/html/`. Long results (trained
+weights, tables) are cached by the chapters themselves under `<results>/<chapter>/<key of the settings>/`:
+`book/results/` for the full setting (small files, meant to be committed) and `book/_cache/` for the quick
+setting (git-ignored), so rebuilding does not retrain.
+"""
+from __future__ import annotations
+import argparse, json, os, shutil, subprocess, sys, time
+from pathlib import Path
+
+BOOK = Path(__file__).resolve().parent
+STAGED = BOOK/'_build'/'staged'
+SITE = BOOK/'_build'/'site'
+HTML = SITE/'_build'/'html'
+RESULTS = {'full': BOOK/'results', 'quick': BOOK/'_cache'}
+BOOK_FILES = ('_config.yml', '_toc.yml', 'intro.md')
+
+
+def toc_files(toc: Path = BOOK/'_toc.yml') -> list[str]:
+    "Every file the table of contents lists, in reading order, as paths relative to the book without suffix."
+    import yaml
+    out = []
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ('root', 'file'):
+                if key in node: out.append(node[key])
+            for value in node.values():
+                if isinstance(value, (list, dict)): walk(value)
+        elif isinstance(node, list):
+            for item in node: walk(item)
+    walk(yaml.safe_load(toc.read_text()))
+    return out
+
+
+def chapters() -> list[str]:
+    "Chapter names (e.g. '03_training') in reading order: the notebooks the table of contents lists."
+    return [Path(f).name for f in toc_files() if f.startswith('chapters/')]
+
+
+def pick(names: list[str], only: list[str] | None) -> list[str]:
+    "The chapters `only` names (by full name or number prefix), in reading order."
+    if not only: return names
+    chosen = [n for n in names if any(n == o or n.split('_')[0] == o.zfill(2) for o in only)]
+    unknown = [o for o in only if not any(n == o or n.split('_')[0] == o.zfill(2) for n in names)]
+    if unknown: sys.exit(f'no chapter {unknown}; chapters are {names}')
+    return chosen
+
+
+def stage_book() -> None:
+    "Copy the book's configuration and text pages into the staging folder."
+    (STAGED/'chapters').mkdir(parents=True, exist_ok=True)
+    for name in BOOK_FILES:
+        shutil.copy2(BOOK/name, STAGED/name)
+    for md in (BOOK/'chapters').glob('*.md'):
+        shutil.copy2(md, STAGED/'chapters'/md.name)
+    shutil.copytree(BOOK/'_static', STAGED/'_static', dirs_exist_ok=True)
+
+
+def execute(name: str, setting: str, results: Path, timeout: int) -> float:
+    "Run one chapter with papermill into the staging folder; returns the seconds it took."
+    import papermill as pm
+    t0 = time.perf_counter()
+    pm.execute_notebook(BOOK/'chapters'/f'{name}.ipynb', STAGED/'chapters'/f'{name}.ipynb',
+                        parameters={'quick': setting == 'quick',
+                                    'results_dir': os.path.relpath(results/name, BOOK/'chapters')},
+                        cwd=str(BOOK/'chapters'), kernel_name='python3', progress_bar=False,
+                        execution_timeout=timeout)
+    return time.perf_counter() - t0
+
+
+def build_site() -> None:
+    "Run jupyter-book on the staged book (no execution, no network)."
+    exe = Path(sys.executable).parent/'jupyter-book'
+    cmd = [str(exe) if exe.exists() else 'jupyter-book', 'build', str(STAGED), '--path-output', str(SITE),
+           '--builder', 'html']
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f'jupyter-book failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}')
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument('--quick', dest='setting', action='store_const', const='quick',
+                      help='small data and few epochs: seconds per chapter (the default; what CI runs)')
+    mode.add_argument('--full', dest='setting', action='store_const', const='full',
+                      help='the setting of the published figures (hours on a CPU unless results are cached)')
+    p.add_argument('--only', nargs='+', metavar='CHAPTER', help="execute only these chapters ('03' or '03_training')")
+    p.add_argument('--results', type=Path, help='cache folder for long results (default: book/_cache for --quick, '
+                                                 'book/results for --full)')
+    p.add_argument('--no-execute', action='store_true', help='do not execute chapters; build from the staged copies')
+    p.add_argument('--no-site', action='store_true', help='execute chapters but do not run jupyter-book')
+    p.add_argument('--timeout', type=int, default=3600, help='seconds one notebook cell may run (default 3600)')
+    p.add_argument('--threads', type=int, default=1,
+                   help='CPU threads per chapter kernel (default 1: on a shared or small machine, more threads than '
+                        'free cores slow PyTorch down by orders of magnitude)')
+    p.set_defaults(setting='quick')
+    args = p.parse_args(argv)
+
+    for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'NUMBA_NUM_THREADS'):
+        os.environ[var] = str(args.threads)  # the chapter kernels inherit this environment
+    names = chapters()
+    todo = [] if args.no_execute else pick(names, args.only)
+    missing = [n for n in (names if not args.no_site else todo) if not (BOOK/'chapters'/f'{n}.ipynb').is_file()]
+    if missing: sys.exit(f'_toc.yml lists chapters without a notebook in book/chapters: {missing}')
+    results = (args.results or RESULTS[args.setting]).resolve()
+    stage_book()
+    log_path = STAGED/'executed.json'
+    log = json.loads(log_path.read_text()) if log_path.exists() else {}
+    for name in todo:
+        print(f'executing {name} ({args.setting}) ...', flush=True)
+        try:
+            seconds = execute(name, args.setting, results, args.timeout)
+        except Exception as e:
+            print(f'{name} failed; the executed notebook with the error is {STAGED/"chapters"/name}.ipynb', file=sys.stderr)
+            print(str(e)[-3000:], file=sys.stderr)
+            return 1
+        log[name] = {'setting': args.setting, 'seconds': round(seconds, 1), 'date': time.strftime('%Y-%m-%d %H:%M')}
+        print(f'  {name}: {seconds:.0f} s', flush=True)
+        log_path.write_text(json.dumps(log, indent=1))
+    if args.no_site: return 0
+    for name in names:  # chapters never executed are staged as they are, so the site still builds
+        if not (STAGED/'chapters'/f'{name}.ipynb').exists():
+            print(f'  {name}: not executed yet, staged without outputs')
+            shutil.copy2(BOOK/'chapters'/f'{name}.ipynb', STAGED/'chapters'/f'{name}.ipynb')
+    print('building the site with jupyter-book ...', flush=True)
+    t0 = time.perf_counter()
+    build_site()
+    print(f'  site: {time.perf_counter() - t0:.0f} s -> {HTML/"index.html"}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

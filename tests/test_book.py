@@ -1,0 +1,46 @@
+"The book: every chapter executes in the quick setting and the built site has a page with figures for each."
+import importlib.util, re, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location('memx_book_build', ROOT/'book'/'build.py')
+build = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(build)  # book/build.py, not PyPA's `build`
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    "Execute every chapter (quick setting, fresh cache) and build the site; the built HTML folder."
+    cache = tmp_path_factory.mktemp('book-cache')
+    done = subprocess.run([sys.executable, str(ROOT/'book'/'build.py'), '--quick', '--results', str(cache)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    return build.HTML
+
+
+def test_every_chapter_page_has_its_figures(site):
+    chapters = build.chapters()
+    assert len(chapters) >= 10, chapters
+    for name in chapters:
+        page = site/'chapters'/f'{name}.html'
+        assert page.is_file(), f'no page for {name}'
+        html = page.read_text()
+        figures = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
+        assert figures, f'{name} has no figure'
+        for src in figures:
+            assert (page.parent/src).resolve().is_file(), f'{name}: missing image {src}'
+        assert 'Traceback (most recent call last)' not in html, f'{name} shows an error'
+
+
+def test_intro_lists_every_chapter(site):
+    html = (site/'intro.html').read_text()   # index.html only redirects here
+    for name in build.chapters():
+        assert f'chapters/{name}.html' in html, name
+
+
+def test_sources_carry_no_outputs():
+    import json
+    for nb in [ROOT/'book'/'chapters'/f'{name}.ipynb' for name in build.chapters()]:
+        cells = json.loads(nb.read_text())['cells']
+        assert not any(c.get('outputs') for c in cells if c['cell_type'] == 'code'), f'{nb.name} has outputs'
+        assert sum('parameters' in c.get('metadata', {}).get('tags', []) for c in cells) == 1, f'{nb.name}: one parameters cell'
