@@ -12,13 +12,13 @@ import pandas as pd
 import torch
 import memx
 from .elements import ABSORBERS, MemxInputError
-from .data import absorbing_sites, SiteSpectrum
+from .data import absorbing_sites, load_shared, SiteSpectrum
 from .structures import named_structure
 from .grid import EnergyWindow
 from .graphs import GraphSpec, build_graphs
 from .model import MemXanes, ModelConfig
 from .train import TrainConfig, fit, predict_graphs, seed_everything
-from .dataset import prepare
+from .dataset import prepare, TrainingData
 from .splits import save_split
 from .evaluate import (per_element, element_of, element_mean_baseline, knn_baseline,
                            environment_fingerprint, weighted)
@@ -65,6 +65,22 @@ class Predictor:
         "'' for a well-trained element, else a warning for that element's predictions."
         n = self.card.get('train_counts', {}).get(element, 0)
         return '' if n >= MIN_TRAIN else f'only {n} training spectra for {element}: treat as a rough estimate'
+
+    def test_data(self, records: list[SiteSpectrum] | None = None) -> TrainingData:
+        "The held-out test spectra the card lists, found in `records` (default: the shared FEFF data), on this model's grid."
+        ids = self.card.get('split', {}).get('test_ids')
+        if not ids:
+            raise MemxInputError('this model card lists no test spectra (it was saved before memx recorded them)')
+        if records is None:
+            records, _ = load_shared(sources=('feff-cu', 'feff-family'), progress=False)
+        recipes, wanted = self.card['training_data']['recipes'], set(ids)
+        records = [r for r in records if r.id in wanted and r.recipe in recipes.get(r.element, [])]
+        missing = wanted - {r.id for r in records}
+        if missing:
+            raise MemxInputError(f'{len(missing)} of the {len(ids)} test spectra of this model are not in the data given, '
+                                 f'e.g. {sorted(missing)[0]}: pass the data the model was trained on')
+        return prepare(records, windows=self.windows, split={'train': [], 'valid': [], 'test': ids})
+
 
 # %% ../nbs/12_predict.ipynb #31908979
 def predict(structures, elements=None, sites=None, predictor: Predictor | None = None,
@@ -167,7 +183,8 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         'counts': data.counts.to_dict(orient='index'),
         'train_counts': data.counts['train'].to_dict(),
         'few_data_elements': [e for e, n in data.counts['train'].items() if n < MIN_TRAIN],
-        'split': {'by': split_by, 'seed': train_config.seed, 'fractions': [0.8, 0.1, 0.1]},
+        'split': {'by': split_by, 'seed': train_config.seed, 'fractions': [0.8, 0.1, 0.1],
+                  'test_ids': sorted(data.split['test'])},
         'model': asdict(model_config), 'training': asdict(train_config), 'graphs': asdict(spec),
         'epochs_run': len(history), 'best_epoch': int(history.valid_mae.idxmin()) + 1,
         'best_valid_mae': round(float(history.valid_mae.min()), 5),
