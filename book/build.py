@@ -5,7 +5,7 @@
     python book/build.py --quick --no-execute    # rebuild the site from the chapters staged before
 
 Sources in `book/chapters/` are never written to: each chapter is executed into a staging copy of the book in
-`book/_build/staged/`, which jupyter-book turns into `book/_build/site/_build/html/`. Long results (trained
+`book/_build/staged/`, which jupyter-book turns into `book/_build/site/_build/html/` (`--build-dir` moves both). Long results (trained
 weights, tables) are cached by the chapters themselves under `<results>/<chapter>/<key of the settings>/`:
 `book/results/` for the full setting (small files, meant to be committed) and `book/_cache/` for the quick
 setting (git-ignored), so rebuilding does not retrain.
@@ -15,9 +15,7 @@ import argparse, json, os, shutil, subprocess, sys, time
 from pathlib import Path
 
 BOOK = Path(__file__).resolve().parent
-STAGED = BOOK/'_build'/'staged'
-SITE = BOOK/'_build'/'site'
-HTML = SITE/'_build'/'html'
+BUILD = BOOK/'_build'
 RESULTS = {'full': BOOK/'results', 'quick': BOOK/'_cache'}
 BOOK_FILES = ('_config.yml', '_toc.yml', 'intro.md')
 
@@ -52,32 +50,49 @@ def pick(names: list[str], only: list[str] | None) -> list[str]:
     return chosen
 
 
-def stage_book() -> None:
+def folders(build: Path = BUILD) -> tuple[Path, Path, Path]:
+    "The staging folder, jupyter-book's output folder and the built HTML folder under `build`."
+    return build/'staged', build/'site', build/'site'/'_build'/'html'
+
+
+def stage_book(staged: Path) -> None:
     "Copy the book's configuration and text pages into the staging folder."
-    (STAGED/'chapters').mkdir(parents=True, exist_ok=True)
+    (staged/'chapters').mkdir(parents=True, exist_ok=True)
     for name in BOOK_FILES:
-        shutil.copy2(BOOK/name, STAGED/name)
+        shutil.copy2(BOOK/name, staged/name)
     for md in (BOOK/'chapters').glob('*.md'):
-        shutil.copy2(md, STAGED/'chapters'/md.name)
-    shutil.copytree(BOOK/'_static', STAGED/'_static', dirs_exist_ok=True)
+        shutil.copy2(md, staged/'chapters'/md.name)
+    shutil.copytree(BOOK/'_static', staged/'_static', dirs_exist_ok=True)
 
 
-def execute(name: str, setting: str, results: Path, timeout: int) -> float:
+def hide_injected_parameters(notebook: Path) -> None:
+    "Tag papermill's injected-parameters cell `remove-cell`: the chapter prints the setting it ran with."
+    nb = json.loads(notebook.read_text())
+    for cell in nb['cells']:
+        tags = cell.get('metadata', {}).get('tags', [])
+        if 'injected-parameters' in tags and 'remove-cell' not in tags:
+            tags.append('remove-cell')
+    notebook.write_text(json.dumps(nb, indent=1))
+
+
+def execute(name: str, setting: str, results: Path, timeout: int, staged: Path) -> float:
     "Run one chapter with papermill into the staging folder; returns the seconds it took."
     import papermill as pm
     t0 = time.perf_counter()
-    pm.execute_notebook(BOOK/'chapters'/f'{name}.ipynb', STAGED/'chapters'/f'{name}.ipynb',
+    out = staged/'chapters'/f'{name}.ipynb'
+    pm.execute_notebook(BOOK/'chapters'/f'{name}.ipynb', out,
                         parameters={'quick': setting == 'quick',
                                     'results_dir': os.path.relpath(results/name, BOOK/'chapters')},
                         cwd=str(BOOK/'chapters'), kernel_name='python3', progress_bar=False,
                         execution_timeout=timeout)
+    hide_injected_parameters(out)
     return time.perf_counter() - t0
 
 
-def build_site() -> None:
+def build_site(staged: Path, site: Path) -> None:
     "Run jupyter-book on the staged book (no execution, no network)."
     exe = Path(sys.executable).parent/'jupyter-book'
-    cmd = [str(exe) if exe.exists() else 'jupyter-book', 'build', str(STAGED), '--path-output', str(SITE),
+    cmd = [str(exe) if exe.exists() else 'jupyter-book', 'build', str(staged), '--path-output', str(site),
            '--builder', 'html']
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
@@ -94,6 +109,8 @@ def main(argv=None) -> int:
     p.add_argument('--only', nargs='+', metavar='CHAPTER', help="execute only these chapters ('03' or '03_training')")
     p.add_argument('--results', type=Path, help='cache folder for long results (default: book/_cache for --quick, '
                                                  'book/results for --full)')
+    p.add_argument('--build-dir', type=Path, default=BUILD, help='where the staged chapters and the site go '
+                                                                 '(default book/_build)')
     p.add_argument('--no-execute', action='store_true', help='do not execute chapters; build from the staged copies')
     p.add_argument('--no-site', action='store_true', help='execute chapters but do not run jupyter-book')
     p.add_argument('--timeout', type=int, default=3600, help='seconds one notebook cell may run (default 3600)')
@@ -110,15 +127,16 @@ def main(argv=None) -> int:
     missing = [n for n in (names if not args.no_site else todo) if not (BOOK/'chapters'/f'{n}.ipynb').is_file()]
     if missing: sys.exit(f'_toc.yml lists chapters without a notebook in book/chapters: {missing}')
     results = (args.results or RESULTS[args.setting]).resolve()
-    stage_book()
-    log_path = STAGED/'executed.json'
+    staged, site, html = folders(args.build_dir.resolve())
+    stage_book(staged)
+    log_path = staged/'executed.json'
     log = json.loads(log_path.read_text()) if log_path.exists() else {}
     for name in todo:
         print(f'executing {name} ({args.setting}) ...', flush=True)
         try:
-            seconds = execute(name, args.setting, results, args.timeout)
+            seconds = execute(name, args.setting, results, args.timeout, staged)
         except Exception as e:
-            print(f'{name} failed; the executed notebook with the error is {STAGED/"chapters"/name}.ipynb', file=sys.stderr)
+            print(f'{name} failed; the executed notebook with the error is {staged/"chapters"/name}.ipynb', file=sys.stderr)
             print(str(e)[-3000:], file=sys.stderr)
             return 1
         log[name] = {'setting': args.setting, 'seconds': round(seconds, 1), 'date': time.strftime('%Y-%m-%d %H:%M')}
@@ -126,13 +144,13 @@ def main(argv=None) -> int:
         log_path.write_text(json.dumps(log, indent=1))
     if args.no_site: return 0
     for name in names:  # chapters never executed are staged as they are, so the site still builds
-        if not (STAGED/'chapters'/f'{name}.ipynb').exists():
+        if not (staged/'chapters'/f'{name}.ipynb').exists():
             print(f'  {name}: not executed yet, staged without outputs')
-            shutil.copy2(BOOK/'chapters'/f'{name}.ipynb', STAGED/'chapters'/f'{name}.ipynb')
+            shutil.copy2(BOOK/'chapters'/f'{name}.ipynb', staged/'chapters'/f'{name}.ipynb')
     print('building the site with jupyter-book ...', flush=True)
     t0 = time.perf_counter()
-    build_site()
-    print(f'  site: {time.perf_counter() - t0:.0f} s -> {HTML/"index.html"}')
+    build_site(staged, site)
+    print(f'  site: {time.perf_counter() - t0:.0f} s -> {html/"index.html"}')
     return 0
 
 

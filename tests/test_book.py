@@ -11,11 +11,11 @@ build = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(build) 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
     "Execute every chapter (quick setting, fresh cache) and build the site; the built HTML folder."
-    cache = tmp_path_factory.mktemp('book-cache')
-    done = subprocess.run([sys.executable, str(ROOT/'book'/'build.py'), '--quick', '--results', str(cache)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    cache, out = tmp_path_factory.mktemp('book-cache'), tmp_path_factory.mktemp('book-build')
+    done = subprocess.run([sys.executable, str(ROOT/'book'/'build.py'), '--quick', '--results', str(cache),
+                           '--build-dir', str(out)], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    return build.HTML
+    return build.folders(out)[2]
 
 
 def test_every_chapter_page_has_its_figures(site):
@@ -30,6 +30,7 @@ def test_every_chapter_page_has_its_figures(site):
         for src in figures:
             assert (page.parent/src).resolve().is_file(), f'{name}: missing image {src}'
         assert 'Traceback (most recent call last)' not in html, f'{name} shows an error'
+        assert 'injected-parameters' not in html, f"{name} shows papermill's injected parameters"
 
 
 def test_intro_lists_every_chapter(site):
