@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #d4f2e41f
 from __future__ import annotations
-import gzip, json, logging, re
+import gzip, json, logging, random, re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -219,14 +219,16 @@ def read_feff_material(folder, source: str | None = None, skipped: list | None =
 
 # %% ../nbs/01_data.ipynb #3f8c3fa5
 def read_feff_tree(root, elements: Iterable[str] | None = None, source: str | None = None,
-                   progress: bool = True) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Every site spectrum under `root/<material>/FEFF-XANES/`, optionally only of `elements`."
+                   progress: bool = True, materials: int | None = None,
+                   seed: int = 0) -> tuple[list[SiteSpectrum], list[Skip]]:
+    "Every site spectrum under `root/<material>/FEFF-XANES/` (of `elements`; of `materials` random materials, seeded)."
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"no FEFF data folder at {root}")
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    if materials: folders = random.Random(seed).sample(folders, min(materials, len(folders)))
     records, skipped = [], []
-    for folder in tqdm(sorted(p for p in root.iterdir() if p.is_dir()), desc=f'reading {root.name}',
-                       disable=not progress, leave=False):
+    for folder in tqdm(folders, desc=f'reading {root.name}', disable=not progress, leave=False):
         records += read_feff_material(folder, source, skipped)
     if elements is not None:
         records = [r for r in records if r.element in set(elements)]
@@ -358,11 +360,14 @@ def read_spectra(path, progress: bool = True) -> tuple[list[SiteSpectrum], list[
     return read_feff_tree(path, progress=progress)
 
 def load_shared(root=None, sources: Iterable[str] = ('feff-cu', 'feff-family', 'mem-xanes-paper'),
-                progress: bool = True) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Every spectrum of the chosen `sources` in the shared data folder."
+                progress: bool = True, sample: dict[str, int] | None = None,
+                seed: int = 0) -> tuple[list[SiteSpectrum], list[Skip]]:
+    "Every spectrum of the chosen `sources` in the shared data folder; `sample`: source -> how many random materials."
     root = Path(root) if root else shared_data_dir()
     records, skipped = [], []
     for name in sources:
-        recs, skips = read_spectra(root/name, progress)
+        n = (sample or {}).get(name)
+        recs, skips = (read_feff_tree(root/name, progress=progress, materials=n, seed=seed) if n else
+                       read_spectra(root/name, progress))
         records += recs; skipped += skips
     return records, skipped
