@@ -65,13 +65,19 @@ def stage_book(staged: Path) -> None:
     shutil.copytree(BOOK/'_static', staged/'_static', dirs_exist_ok=True)
 
 
-def hide_injected_parameters(notebook: Path) -> None:
-    "Tag papermill's injected-parameters cell `remove-cell`: the chapter prints the setting it ran with."
+def hide_injected_parameters(notebook: Path, setting: str) -> None:
+    "Hide papermill's injected-parameters cell and say above the defaults cell which setting this page ran with."
     nb = json.loads(notebook.read_text())
     for cell in nb['cells']:
         tags = cell.get('metadata', {}).get('tags', [])
         if 'injected-parameters' in tags and 'remove-cell' not in tags:
             tags.append('remove-cell')
+        elif 'parameters' in tags:
+            note = (f'# This page ran in the {setting} setting (quick = {setting == "quick"}, set by book/build.py).\n'
+                    '# The defaults below are the quick setting; papermill -p overrides any of them.\n')
+            source = ''.join(cell['source'])
+            if not source.startswith('# This page ran'):
+                cell['source'] = note + source
     notebook.write_text(json.dumps(nb, indent=1))
 
 
@@ -85,7 +91,7 @@ def execute(name: str, setting: str, results: Path, timeout: int, staged: Path) 
                                     'results_dir': os.path.relpath(results/name, BOOK/'chapters')},
                         cwd=str(BOOK/'chapters'), kernel_name='python3', progress_bar=False,
                         execution_timeout=timeout)
-    hide_injected_parameters(out)
+    hide_injected_parameters(out, setting)
     return time.perf_counter() - t0
 
 
