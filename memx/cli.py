@@ -8,12 +8,11 @@ import argparse, logging, sys
 from pathlib import Path
 from .elements import ABSORBERS, MemxInputError
 from .data import absorbing_sites
-from .structures import named_structure
+from .structures import EXAMPLES, named_structure
 from .graphs import GraphSpec, site_graphs
 from .model import ModelConfig
 from .train import TrainConfig
 from .predict import Predictor, predict, plot_predictions, train_predictor
-from .structures import EXAMPLES
 from .simulate import add_simulate_parser
 
 # %% auto #0

@@ -231,7 +231,8 @@ def read_feff_tree(root, elements: Iterable[str] | None = None, source: str | No
     for folder in tqdm(folders, desc=f'reading {root.name}', disable=not progress, leave=False):
         records += read_feff_material(folder, source, skipped)
     if elements is not None:
-        records = [r for r in records if r.element in set(elements)]
+        elements = set(elements)
+        records = [r for r in records if r.element in elements]
     return records, skipped
 
 # %% ../nbs/01_data.ipynb #35033416

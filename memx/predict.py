@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 import memx
 from .elements import ABSORBERS, MemxInputError
-from .data import absorbing_sites, load_shared, SiteSpectrum
+from .data import absorbing_sites, parse_spectrum_id, read_feff_material, shared_data_dir, SiteSpectrum
 from .structures import named_structure
 from .grid import EnergyWindow
 from .graphs import GraphSpec, build_graphs
@@ -71,8 +71,11 @@ class Predictor:
         ids = self.card.get('split', {}).get('test_ids')
         if not ids:
             raise MemxInputError('this model card lists no test spectra (it was saved before memx recorded them)')
-        if records is None:
-            records, _ = load_shared(sources=('feff-cu', 'feff-family'), progress=False)
+        if records is None:   # read only the test crystals' folders of the shared FEFF data
+            root = shared_data_dir()
+            materials = sorted({parse_spectrum_id(i)[0] for i in ids})
+            folders = [root/src/m for src in ('feff-cu', 'feff-family') for m in materials if (root/src/m).is_dir()]
+            records = [r for folder in folders for r in read_feff_material(folder)]
         recipes, wanted = self.card['training_data']['recipes'], set(ids)
         records = [r for r in records if r.id in wanted and r.recipe in recipes.get(r.element, [])]
         missing = wanted - {r.id for r in records}

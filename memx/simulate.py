@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from .elements import MemxInputError, check_absorber, ABSORBERS
 from .data import (SiteSpectrum, Skip, _skip, feff_recipe, make_record, read_feff_material,
                        read_structure, read_xmu)
-from .structures import EXAMPLES, example_structure, named_structure
+from .structures import EXAMPLES, named_structure
 
 # %% auto #0
 __all__ = ['RECIPES', 'FEFF_MAX_Z', 'Runner', 'Recipe', 'get_recipe', 'feff_input', 'SimulationError', 'run_feff',

@@ -4,7 +4,6 @@
 
 # %% ../nbs/05_structures.ipynb #79afd505
 from __future__ import annotations
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 from pymatgen.core import Lattice, Structure
@@ -12,7 +11,7 @@ from .elements import MemxInputError
 from .data import read_structure
 
 # %% auto #0
-__all__ = ['EXAMPLES', 'Example', 'example_names', 'example_structure', 'example_path', 'named_structure']
+__all__ = ['EXAMPLES', 'Example', 'example_structure', 'named_structure']
 
 # %% ../nbs/05_structures.ipynb #84348e39
 class Example(NamedTuple):
@@ -74,26 +73,11 @@ EXAMPLES: dict[str, Example] = {
 }
 
 # %% ../nbs/05_structures.ipynb #db503c46
-def example_names() -> list[str]:
-    "Names of the example structures, in table order."
-    return list(EXAMPLES)
-
 def example_structure(name: str) -> Structure:
     "The example crystal called `name` (see `EXAMPLES`), conventional cell."
     if name not in EXAMPLES:
         raise MemxInputError(f"no example structure {name!r}; choose from {', '.join(EXAMPLES)}")
     return EXAMPLES[name].build()
-
-# %% ../nbs/05_structures.ipynb #1694c16d
-def example_path(name: str, folder=None) -> Path:
-    "Write the example `name` as `<folder>/<name>.cif` and return the path."
-    from pymatgen.io.cif import CifWriter
-    structure = example_structure(name)
-    folder = Path(folder) if folder else Path(tempfile.gettempdir())/'memx-examples'
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder/f'{name}.cif'
-    CifWriter(structure).write_file(path)
-    return path
 
 # %% ../nbs/05_structures.ipynb #0e489b49
 def named_structure(item) -> tuple[str, Structure]:

@@ -61,7 +61,8 @@ def fit(model: MemXanes, train_set, valid_set, config: TrainConfig = TrainConfig
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(config.seed)
-    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=gen)
+    lone = len(train_set) % config.batch_size == 1    # batch norm cannot train on a last batch of one graph: drop it
+    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=gen, drop_last=lone)
     y_valid = valid_set.y.numpy() if hasattr(valid_set, 'y') else np.concatenate([g.y.numpy() for g in valid_set])
     run_dir = Path(run_dir) if run_dir else None
     if run_dir: run_dir.mkdir(parents=True, exist_ok=True)
