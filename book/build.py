@@ -70,14 +70,12 @@ def hide_injected_parameters(notebook: Path, setting: str) -> None:
     nb = json.loads(notebook.read_text())
     for cell in nb['cells']:
         tags = cell.get('metadata', {}).get('tags', [])
-        if 'injected-parameters' in tags and 'remove-cell' not in tags:
+        if 'injected-parameters' in tags:
             tags.append('remove-cell')
         elif 'parameters' in tags:
-            note = (f'# This page ran in the {setting} setting (quick = {setting == "quick"}, set by book/build.py).\n'
-                    '# The defaults below are the quick setting; papermill -p overrides any of them.\n')
-            source = ''.join(cell['source'])
-            if not source.startswith('# This page ran'):
-                cell['source'] = note + source
+            cell['source'] = (f'# This page ran in the {setting} setting (quick = {setting == "quick"}, set by book/build.py).\n'
+                              '# The defaults below are the quick setting; papermill -p overrides any of them.\n'
+                              + ''.join(cell['source']))
     notebook.write_text(json.dumps(nb, indent=1))
 
 

@@ -1,0 +1,60 @@
+"""The book's plumbing, shared by its chapters (science code lives in `memx`): where a chapter caches its
+results, the two network sizes it trains, and the test spectra of a trained model."""
+from __future__ import annotations
+import hashlib, json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+import numpy as np
+from memx.data import read_spectra
+from memx.graphs import cached_graph_set
+from memx.model import MemXanes, ModelConfig
+from memx.predict import Predictor
+from memx.train import TrainConfig, fit, seed_everything
+
+MODELS = {'small': ModelConfig(conv_widths=(128, 128, 128), head_width=64, dense_widths=(128, 128)),  # quick setting
+          'paper': ModelConfig()}                                                                      # full setting
+
+
+def results_store(chapter: str, settings: dict, quick: bool, results_dir=None) -> Path:
+    "The cache folder of `chapter` for these `settings` (keyed by them), with a settings.json; prints the setting."
+    key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    store = Path(results_dir or f"../{'_cache' if quick else 'results'}/{chapter}")/key
+    store.mkdir(parents=True, exist_ok=True)
+    (store/'settings.json').write_text(json.dumps(settings, indent=1))
+    print(f"setting: {'quick' if quick else 'full'}", settings, f'\nresults: {store}')
+    return store
+
+
+def train_network(train_set, valid_set, settings: dict, seed: int, epochs: int | None = None, patience: int | None = None,
+          heads: int | None = None, run_dir=None) -> tuple[MemXanes, 'pd.DataFrame']:
+    "A network of `settings['widths']` (layer 4 with `heads` if given) trained by `memx.train.fit`: (model, history)."
+    epochs = epochs or settings['epochs']
+    seed_everything(seed)
+    config = MODELS[settings['widths']]
+    model = MemXanes(config if heads is None else replace(config, heads=heads))
+    tc = TrainConfig(lr=settings['lr'], batch_size=settings['batch_size'], max_epochs=epochs,
+                     patience=patience or max(10, epochs // 3), seed=seed)
+    return model, fit(model, train_set, valid_set, tc, run_dir, progress=False)
+
+
+def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int = 0):
+    """A model bundle (default: the one shipped with memx) and the test spectra its card lists, found in `data_dirs`
+    (default: the shared FEFF data): (predictor, records, GraphSet). With `max_test`, every test site of the rare
+    metals is kept and Cu sites fill up the rest."""
+    predictor = Predictor.load(model_path)
+    card = predictor.card
+    data = predictor.test_data([r for d in data_dirs for r in read_spectra(d, progress=False)[0]] if data_dirs else None)
+    print(f"model: {model_path or 'the model shipped with memx'} ({card['date']}, {card['code']}, best epoch "
+          f"{card['best_epoch']}); {len(card['split']['test_ids'])} test spectra on its card, never used in training")
+    rows = data.part('test')
+    if max_test and len(rows) > max_test:
+        is_cu = np.array([data.records[i].element == 'Cu' for i in rows])
+        keep = rows[~is_cu][:max_test]
+        fill = np.random.default_rng(seed).choice(rows[is_cu], max(0, max_test - len(keep)), replace=False)
+        rows = np.sort(np.concatenate([keep, fill]))
+    records = [data.records[i] for i in rows]
+    test = cached_graph_set(records, data.y[rows], predictor.spec, progress=False)
+    print(f'{len(test)} test spectra analysed:', dict(Counter(r.element for r in records).most_common()))
+    predictor.model.eval()
+    return predictor, records, test
