@@ -4,10 +4,11 @@
 
 # %% ../nbs/10_simulate.ipynb #bce688b4
 from __future__ import annotations
-import argparse, importlib.util, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
+import argparse, importlib.util, json, os, re, shutil, signal, subprocess, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
+import numpy as np
 from pymatgen.core import Structure
 from tqdm.auto import tqdm
 from .elements import MemxInputError, check_absorber, ABSORBERS
@@ -16,9 +17,9 @@ from .data import (SiteSpectrum, Skip, _skip, feff_recipe, make_record, read_fef
 from .structures import EXAMPLES, named_structure
 
 # %% auto #0
-__all__ = ['RECIPES', 'FEFF_MAX_Z', 'Runner', 'Recipe', 'get_recipe', 'feff_input', 'SimulationError', 'run_feff',
-           'simulate_site', 'absorber_sites', 'named_structures', 'SiteJob', 'simulate', 'simulate_command',
-           'add_simulate_parser']
+__all__ = ['RECIPES', 'FEFF_MAX_Z', 'Runner', 'Recipe', 'get_recipe', 'feff_input', 'FeffAtoms', 'FeffInput', 'parse_feff_input',
+           'same_feff_input', 'SimulationError', 'run_feff', 'simulate_site', 'absorber_sites', 'named_structures',
+           'SiteJob', 'simulate', 'simulate_command', 'add_simulate_parser']
 
 # %% ../nbs/10_simulate.ipynb #c2d7f510
 class Recipe(NamedTuple):
@@ -42,6 +43,17 @@ def get_recipe(recipe: str | Recipe = 'fast', cards: dict | None = None, radius:
 # %% ../nbs/10_simulate.ipynb #cbe2e826
 FEFF_MAX_Z = 103  # feff10 refuses potentials outside Z = 1-103
 
+def _atoms_card(atoms) -> str:
+    "The `ATOMS` card of a pymatgen `Atoms` cluster, in a stable order: distance, potential, x, y, z."
+    xyz = np.round(atoms.cluster.cart_coords, 5) + 0.0                     # + 0.0 turns -0.0 into 0.0
+    ipot = np.array([0] + [atoms.pot_dict[s.specie.symbol] for s in atoms.cluster[1:]])
+    dist = np.round(np.linalg.norm(xyz, axis=1), 5)
+    order = np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0], ipot, dist))
+    symbols = [s.specie.symbol for s in atoms.cluster]
+    lines = [f'{x:12.5f}{y:12.5f}{z:12.5f}{p:6d}  {symbols[i]:<4s}{d:10.5f}{n:7d}'
+             for n, i in enumerate(order) for (x, y, z), p, d in [(xyz[i], ipot[i], dist[i])]]
+    return '\n'.join(['ATOMS', '*          x           y           z  ipot  Atom  Distance  Number', *lines, 'END'])
+
 def feff_input(structure: Structure, site: int, recipe: str | Recipe = 'fast', cards: dict | None = None,
                radius: float | None = None) -> str:
     "The `feff.inp` text for the K edge of `structure[site]` under `recipe` (+ `cards`, `radius`)."
@@ -60,7 +72,52 @@ def feff_input(structure: Structure, site: int, recipe: str | Recipe = 'fast', c
     tags = {k: v for k, v in r.cards.items() if v is not None}
     tags['_del'] = [k for k, v in r.cards.items() if v is None]
     parts = MPXANESSet(site, structure, radius=r.radius, user_tag_settings=tags).all_input()
-    return '\n'.join(str(parts[k]).strip('\n') for k in ('HEADER', 'PARAMETERS', 'POTENTIALS', 'ATOMS')) + '\n'
+    text = [str(parts[k]).strip('\n') for k in ('HEADER', 'PARAMETERS', 'POTENTIALS')]
+    return '\n'.join(text + [_atoms_card(parts['ATOMS'])]) + '\n'
+
+# %% ../nbs/10_simulate.ipynb #c4a3c5a0
+class FeffAtoms(NamedTuple):
+    "The atoms of a FEFF cluster: potential index, symbol and position (A) of each."
+    ipot: np.ndarray
+    symbols: list[str]
+    xyz: np.ndarray
+
+class FeffInput(NamedTuple):
+    "What a `feff.inp` says: its cards, its potentials (ipot, Z, tag rows) and its atoms."
+    cards: dict[str, str]                  # card name -> its values, whitespace normalised
+    potentials: list[tuple[str, ...]]
+    atoms: FeffAtoms
+
+def parse_feff_input(text: str) -> FeffInput:
+    "Read the cards, potentials and atoms of a `feff.inp` text (comments and TITLE lines left out)."
+    cards, potentials, atoms, block = {}, [], [], None
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].startswith('*') or words[0] == 'TITLE': continue
+        if words[0] in ('POTENTIALS', 'ATOMS', 'END'): block = words[0]; continue
+        if block == 'POTENTIALS': potentials.append(tuple(words))
+        elif block == 'ATOMS': atoms.append(words)
+        elif re.fullmatch(r'[A-Z][A-Z0-9_]*', words[0]): cards[words[0]] = ' '.join(words[1:])
+    if not atoms:
+        raise MemxInputError('no ATOMS card in this FEFF input')
+    return FeffInput(cards, potentials, FeffAtoms(np.array([int(a[3]) for a in atoms]), [a[4] for a in atoms],
+                                                  np.array([[float(v) for v in a[:3]] for a in atoms])))
+
+def same_feff_input(a: str, b: str, tol: float = 1e-4) -> bool:
+    "True if FEFF inputs `a` and `b` have the same cards, potentials and atoms (in any order, positions to `tol` A)."
+    from scipy.optimize import linear_sum_assignment
+    pa, pb = parse_feff_input(a), parse_feff_input(b)
+    if pa.cards != pb.cards or pa.potentials != pb.potentials or len(pa.atoms.ipot) != len(pb.atoms.ipot):
+        return False
+    key = lambda at: [f'{p} {s}' for p, s in zip(at.ipot, at.symbols)]
+    ka, kb = np.array(key(pa.atoms)), np.array(key(pb.atoms))
+    for k in set(ka) | set(kb):
+        xa, xb = pa.atoms.xyz[ka == k], pb.atoms.xyz[kb == k]
+        if len(xa) != len(xb): return False
+        cost = np.linalg.norm(xa[:, None] - xb[None], axis=2)
+        rows, cols = linear_sum_assignment(cost)
+        if cost[rows, cols].max() > tol: return False
+    return True
 
 # %% ../nbs/10_simulate.ipynb #5fe728c1
 class SimulationError(RuntimeError):
