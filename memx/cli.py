@@ -4,47 +4,64 @@
 
 # %% ../nbs/13_cli.ipynb #c3b0b8c5
 from __future__ import annotations
-import argparse, logging, sys
+import argparse, logging, sys, warnings
 from pathlib import Path
-from .elements import ABSORBERS, MemxInputError
-from .data import absorbing_sites
-from .structures import EXAMPLES, named_structure
+import memx
+from .elements import MemxInputError, labelled_errors
+from .data import _first_line, absorbing_sites
+from .structures import EXAMPLES, named_structure, structure_name
 from .graphs import GraphSpec, site_graphs
 from .model import ModelConfig
 from .train import TrainConfig
 from .predict import Predictor, predict, plot_predictions, train_predictor
 from .simulate import add_simulate_parser
 
+log = logging.getLogger('memx')
+
 # %% auto #0
-__all__ = ['parser', 'main']
+__all__ = ['log', 'parser', 'main']
 
 # %% ../nbs/13_cli.ipynb #a3628ed6
 def _graph(args) -> None:
-    spec = GraphSpec(args.topology, args.radius, args.neighbors)
+    spec, shown, many = GraphSpec(args.topology, args.radius, args.neighbors), 0, len(args.structures) > 1
     for item in args.structures:
-        path, structure = named_structure(item)
-        sites = absorbing_sites(structure, args.element, args.site)
+        try:
+            with labelled_errors(str(item)):
+                path, structure = named_structure(item, args.allow_overlap)
+                sites = absorbing_sites(structure, args.element, args.site)
+                graphs = site_graphs(structure, sites, spec)
+        except (MemxInputError, FileNotFoundError) as e:
+            if not many: raise
+            log.warning('skipped: %s', e); continue
+        shown += 1
         print(f'{path}: {structure.composition.reduced_formula}, {len(structure)} atoms, {len(sites)} absorbing site(s)')
-        for site, g in zip(sites, site_graphs(structure, sites, spec)):
+        for site, g in zip(sites, graphs):
             real = g.z[1:] > 0 if spec.topology == 'absorber' else g.z > 0
             shell = ', '.join(f'{structure[int(i)].specie.symbol} {d:.2f}' for i, d in
                               zip(g.site_index[1:7], g.dist[1:7]) if i >= 0) if spec.topology == 'absorber' else ''
             print(f'  site {site} {structure[site].specie.symbol}: {g.num_nodes} nodes, {g.num_edges} edges, '
                   f'{int(real.sum())} real neighbours' + (f'; nearest: {shell} A' if shell else ''))
+    if not shown:
+        raise MemxInputError('no structure could be used (reasons above)')
 
 # %% ../nbs/13_cli.ipynb #24155726
 def _predict(args) -> None:
+    base = structure_name(args.structures[0])          # default outputs are named after the (first) input
+    output = args.output or f'{base}-xanes.csv'
+    plot = f'{base}-xanes.png' if args.plot is None else args.plot
     predictor = Predictor.load(args.model)
-    df = predict(args.structures, args.element, args.site, predictor, progress=len(args.structures) > 20)
-    df.to_csv(args.output, index=False)
+    df = predict(args.structures, args.element, args.site, predictor, progress=len(args.structures) > 20,
+                 all_sites=args.all_sites, allow_overlap=args.allow_overlap)
+    df.to_csv(output, index=False)
     avg = df[df.site == 'average']
     for (name, el), part in avg.groupby(['structure', 'element'], sort=False):
         n = df[(df.structure == name) & (df.element == el)].site.nunique() - 1
-        print(f'{name}: {el} K edge, {n} site(s), {part.energy_eV.min():.1f}-{part.energy_eV.max():.1f} eV, '
+        print(f'{name}: {el} K edge, {part.multiplicity.iloc[0]} site(s)' + ('' if args.all_sites else f' ({n} distinct)') +
+              f', {part.energy_eV.min():.1f}-{part.energy_eV.max():.1f} eV, '
               f'strongest at {part.energy_eV.values[part.mu.values.argmax()]:.1f} eV' + (f'  [{part.note.iloc[0]}]' if part.note.iloc[0] else ''))
-    print(f'spectra written to {args.output}')
-    if args.plot:
-        plot_predictions(df, args.plot); print(f'plot written to {args.plot}')
+    print(f'spectra written to {output}')
+    if plot:
+        plot_predictions(df, plot); print(f'plot written to {plot}')
 
 def _train(args) -> None:
     from memx.data import read_spectra
@@ -64,6 +81,7 @@ def _train(args) -> None:
 def parser() -> argparse.ArgumentParser:
     "The `memx` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog='memx', description='K-edge XANES of transition metals from crystal structures.')
+    p.add_argument('--version', action='version', version=f'memx {memx.__version__}')
     sub = p.add_subparsers(dest='command', required=True)
     g = sub.add_parser('graph', help='print the graph of each absorbing site')
     g.add_argument('structures', nargs='+', help='structure files (CIF, POSCAR, JSON, ...)')
@@ -72,15 +90,20 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument('--topology', default='absorber', choices=['absorber', 'crystal'])
     g.add_argument('--radius', type=float, default=8.0)
     g.add_argument('--neighbors', type=int, default=20)
+    g.add_argument('--allow-overlap', action='store_true', help='use structures whose atoms overlap')
     g.set_defaults(run=_graph)
     pr = sub.add_parser('predict', help='predict K-edge XANES of every absorbing site')
     pr.add_argument('structures', nargs='+', metavar='STRUCTURE',
                     help=f"structure file (CIF, POSCAR, JSON, ...) or example name ({', '.join(EXAMPLES)})")
     pr.add_argument('--element', nargs='+', help='absorbing elements (default: every supported one present)')
     pr.add_argument('--site', nargs='+', type=int, help='site indices (as listed in the file)')
-    pr.add_argument('-o', '--output', default='xanes.csv', help='CSV of the spectra (default: xanes.csv)')
-    pr.add_argument('--plot', default='xanes.png', help="figure of the spectra (default: xanes.png; '' for none)")
+    pr.add_argument('-o', '--output', help='CSV of the spectra (default: <first input>-xanes.csv)')
+    pr.add_argument('--plot', help="figure of the spectra (default: <first input>-xanes.png; '' for none)")
     pr.add_argument('--model', help='a model file from memx train (default: the shipped model)')
+    pr.add_argument('--all-sites', action='store_true',
+                    help='list every absorbing site (default: one row set per symmetry-distinct site, with its multiplicity)')
+    pr.add_argument('--allow-overlap', action='store_true',
+                    help='predict structures whose atoms overlap (closer than half the sum of their covalent radii)')
     pr.set_defaults(run=_predict)
     tr = sub.add_parser('train', help='train a model on FEFF folders, authors-format folders or Materials Project dumps')
     tr.add_argument('data', nargs='+', help='data folders or .json(.gz) files')
@@ -92,14 +115,38 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument('--split', default='material', choices=['material', 'spectrum'])
     tr.set_defaults(run=_train)
     add_simulate_parser(sub)
+    for command in sub.choices.values():
+        command.add_argument('-v', '--verbose', action='store_true', help="show library warnings and debug messages in full")
     return p
+
+def _show_warning(verbose: bool):
+    "A `warnings.showwarning` that prints one `memx: warning:` line (with its origin if `verbose`)."
+    def show(message, category, filename, lineno, file=None, line=None):
+        where = f' [{category.__name__} at {filename}:{lineno}]' if verbose else ''
+        print(f'memx: warning: {_first_line(message)}{where}', file=sys.stderr)
+    return show
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `memx` console script."
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='memx: %(message)s')
-    try:
-        return args.run(args) or 0
-    except (MemxInputError, FileNotFoundError) as e:
-        print(f'memx: error: {e}', file=sys.stderr)
-        return 2
+    logging.basicConfig(format='memx: %(message)s')
+    log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    with warnings.catch_warnings():
+        warnings.simplefilter('always' if args.verbose else 'once')
+        if not args.verbose:                           # notices for developers, not for users
+            for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                warnings.simplefilter('ignore', category)
+        warnings.showwarning = _show_warning(args.verbose)
+        try:
+            return args.run(args) or 0
+        except (MemxInputError, OSError) as e:        # bad input, a missing or unwritable file
+            print(f'memx: error: {e}', file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print('memx: interrupted', file=sys.stderr)
+            return 130
+        except Exception as e:
+            if args.verbose: raise
+            print(f'memx: error: unexpected {type(e).__name__}: {_first_line(e)} (run again with --verbose to see where)',
+                  file=sys.stderr)
+            return 1

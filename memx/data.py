@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #d4f2e41f
 from __future__ import annotations
-import gzip, json, logging, random, re
+import gzip, json, logging, random, re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -12,18 +12,44 @@ import numpy as np
 from monty.json import MontyEncoder
 from pymatgen.core import Structure, DummySpecies
 from tqdm.auto import tqdm
-from .elements import ABSORBERS, MemxInputError
+from .elements import ABSORBERS, MemxInputError, labelled_errors
 
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'PAPER_STEP', 'MP_RECIPE', 'check_structure', 'read_structure', 'absorbing_sites', 'spectrum_id',
-           'parse_spectrum_id', 'SiteSpectrum', 'make_record', 'Skip', 'read_xmu', 'feff_recipe', 'read_feff_material',
-           'read_feff_tree', 'write_feff_site', 'read_paper_dataset', 'read_paper_cif', 'mp_record',
-           'read_mp_documents', 'download_mp_xanes', 'shared_data_dir', 'read_spectra', 'load_shared']
+__all__ = ['log', 'MIN_GAP', 'PAPER_STEP', 'MP_RECIPE', 'closest_pair', 'check_structure', 'read_structure', 'absorbing_sites',
+           'equivalent_sites', 'spectrum_id', 'parse_spectrum_id', 'SiteSpectrum', 'make_record', 'Skip', 'read_xmu',
+           'feff_recipe', 'read_feff_material', 'read_feff_tree', 'write_feff_site', 'read_paper_dataset',
+           'read_paper_cif', 'mp_record', 'read_mp_documents', 'download_mp_xanes', 'shared_data_dir', 'read_spectra',
+           'load_shared']
 
 # %% ../nbs/01_data.ipynb #68b63074
-def check_structure(structure: Structure, name: str = 'structure') -> Structure:
+MIN_GAP = 0.5  # atoms closer than this fraction of the sum of their covalent radii overlap
+
+def _check_cell(structure: Structure, name: str) -> None:
+    m = structure.lattice.matrix
+    if not (np.isfinite(m).all() and np.isfinite(structure.frac_coords).all()):
+        raise MemxInputError(f"{name} has NaN or infinite lattice vectors or coordinates")
+    lengths = np.linalg.norm(m, axis=1)
+    if lengths.min() < 0.1:
+        raise MemxInputError(f"{name} has a degenerate cell: lattice vector {'abc'[lengths.argmin()]} is "
+                             f"{lengths.min():.3g} A long")
+    volume = abs(np.linalg.det(m))
+    if volume < 1e-3 * lengths.prod():
+        raise MemxInputError(f"{name} has a degenerate cell: its lattice vectors are (nearly) coplanar or collinear "
+                             f"(volume {volume:.3g} A^3 for vectors of {', '.join(f'{l:.3g}' for l in lengths)} A)")
+
+def closest_pair(structure: Structure, within: float) -> tuple[int, int, float, float] | None:
+    "The pair (i, j, distance, limit) of atoms that come closest relative to `within` x the sum of their covalent radii, if any is under it."
+    from ase.data import covalent_radii
+    radii = covalent_radii[np.array(structure.atomic_numbers)]
+    centers, points, _, dists = structure.get_neighbor_list(within * 2 * radii.max())
+    if not len(dists): return None
+    limits = within * (radii[centers] + radii[points])
+    k = np.argmin(dists / limits)
+    return (int(centers[k]), int(points[k]), float(dists[k]), float(limits[k])) if dists[k] < limits[k] else None
+
+def check_structure(structure: Structure, name: str = 'structure', allow_overlap: bool = False) -> Structure:
     "Return `structure` if memx can use it, else raise `MemxInputError` saying why."
     if len(structure) == 0:
         raise MemxInputError(f"{name} has no atoms")
@@ -34,6 +60,14 @@ def check_structure(structure: Structure, name: str = 'structure') -> Structure:
     dummies = {str(sp) for sp in structure.species if isinstance(sp, DummySpecies)}
     if dummies:
         raise MemxInputError(f"{name} contains unknown elements {sorted(dummies)}")
+    _check_cell(structure, name)
+    pair = None if allow_overlap else closest_pair(structure, MIN_GAP)
+    if pair:
+        i, j, d, limit = pair
+        what = (f'atom {i} ({structure[i].specie}) is {d:.3f} A from its own periodic image' if i == j else
+                f'atoms {i} ({structure[i].specie}) and {j} ({structure[j].specie}) are {d:.3f} A apart')
+        raise MemxInputError(f"{name} has overlapping atoms: {what}, under {MIN_GAP} x the sum of their covalent "
+                             f"radii ({limit:.2f} A); fix the coordinates, or allow it with --allow-overlap")
     return structure
 
 # %% ../nbs/01_data.ipynb #8d451bcc
@@ -54,23 +88,39 @@ def _in_file_order(structure: Structure, path: Path) -> Structure:
     return Structure.from_sites([structure[i] for i in order])
 
 # %% ../nbs/01_data.ipynb #d033a64f
-def read_structure(source) -> Structure:
-    "A checked pymatgen `Structure` from a file path, a `Structure` or an ASE `Atoms`."
+def _from_ase(atoms) -> Structure:
+    from pymatgen.io.ase import AseAtomsAdaptor
+    if atoms.cell.rank < 3 or not all(atoms.pbc):
+        raise MemxInputError("ASE Atoms has no periodic 3-D cell (a molecule?); memx needs a crystal")
+    return AseAtomsAdaptor.get_structure(atoms)
+
+def _first_line(message) -> str:
+    text = str(message).strip()
+    return text.splitlines()[0] if text else type(message).__name__
+
+def read_structure(source, allow_overlap: bool = False, name: str | None = None) -> Structure:
+    "A checked pymatgen `Structure` from a file path, a `Structure` or an ASE `Atoms` (`name` it in messages)."
     if isinstance(source, Structure):
-        return check_structure(source)
+        return check_structure(source, name or 'structure', allow_overlap)
     if any(c.__name__ == 'Atoms' and c.__module__.startswith('ase') for c in type(source).__mro__):
-        from pymatgen.io.ase import AseAtomsAdaptor
-        return check_structure(AseAtomsAdaptor.get_structure(source), 'ASE Atoms')
+        with labelled_errors(name or 'ASE Atoms'):
+            return check_structure(_from_ase(source), name or 'ASE Atoms', allow_overlap)
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"no structure file at {path}")
-    try:
-        structure = Structure.from_file(path)
-    except Exception as e:
-        raise MemxInputError(f"cannot read a crystal structure from {path}: {e}") from e
-    if path.suffix.lower() == '.cif':
-        structure = _in_file_order(structure, path)
-    return check_structure(structure, str(path))
+    if path.stat().st_size == 0:
+        raise MemxInputError(f"{path} is empty")
+    with warnings.catch_warnings(record=True) as caught:       # the parser's notes, as one line each
+        warnings.simplefilter('always')
+        try:
+            structure = Structure.from_file(path)
+            if path.suffix.lower() == '.cif':
+                structure = _in_file_order(structure, path)
+        except Exception as e:
+            raise MemxInputError(f"cannot read a crystal structure from {path}: {_first_line(e)}") from e
+    for note in dict.fromkeys(_first_line(w.message) for w in caught):
+        log.info('%s: %s', path, note)
+    return check_structure(structure, str(path), allow_overlap)
 
 # %% ../nbs/01_data.ipynb #2d4adbc8
 def absorbing_sites(structure, elements=None, sites=None) -> list[int]:
@@ -89,8 +139,22 @@ def absorbing_sites(structure, elements=None, sites=None) -> list[int]:
     if not found:
         have = sorted(structure.composition.chemical_system.split('-'))
         raise MemxInputError(f"no {'/'.join(sorted(wanted)) if elements else 'supported transition-metal'} "
-                             f"absorber in {structure.composition.reduced_formula} (elements: {', '.join(have)})")
+                             f"absorber in {structure.composition.reduced_formula} (elements: {', '.join(have)}); "
+                             f"memx covers the K edges of {', '.join(ABSORBERS)}")
     return found
+
+# %% ../nbs/01_data.ipynb #3d8e1791
+def equivalent_sites(structure: Structure, sites: Iterable[int], symprec: float = 0.01) -> dict[int, list[int]]:
+    "`sites` grouped by the crystal's symmetry: the first site of each group -> every site of the group."
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+    try:
+        orbit = SpacegroupAnalyzer(structure, symprec).get_symmetry_dataset().equivalent_atoms
+    except Exception as e:                             # spglib found no symmetry it can use
+        log.debug('no symmetry analysis (%s): every site on its own', _first_line(e))
+        orbit = np.arange(len(structure))
+    groups: dict[int, list[int]] = {}
+    for i in sites: groups.setdefault(int(orbit[i]), []).append(i)
+    return {members[0]: members for members in groups.values()}
 
 # %% ../nbs/01_data.ipynb #0cfd7df9
 _ID = re.compile(r'^(?P<material>.+)-(?P<site>\d+)-(?P<element>[A-Z][a-z]?)-XANES-K$')

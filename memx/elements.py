@@ -4,13 +4,14 @@
 
 # %% ../nbs/00_elements.ipynb #ff45106d
 from __future__ import annotations
+from contextlib import contextmanager
 from functools import lru_cache
 import numpy as np
 from pymatgen.core import Element
 
 # %% auto #0
-__all__ = ['ABSORBERS', 'SUBSHELLS', 'N_NODE_FEATURES', 'MemxInputError', 'check_absorber', 'electron_configuration',
-           'node_features']
+__all__ = ['ABSORBERS', 'SUBSHELLS', 'N_NODE_FEATURES', 'MemxInputError', 'labelled_errors', 'check_absorber',
+           'electron_configuration', 'node_features']
 
 # %% ../nbs/00_elements.ipynb #1b0de5e8
 ABSORBERS: tuple[str, ...] = ('Sc', 'Ti', 'V', 'Cr', 'Mn', 'Fe', 'Co', 'Ni', 'Cu', 'Zn',
@@ -19,6 +20,16 @@ ABSORBERS: tuple[str, ...] = ('Sc', 'Ti', 'V', 'Cr', 'Mn', 'Fe', 'Co', 'Ni', 'Cu
 # %% ../nbs/00_elements.ipynb #e68158fb
 class MemxInputError(ValueError):
     "An input memx cannot use, with a message that says what is wrong with it."
+
+# %% ../nbs/00_elements.ipynb #38e9d860
+@contextmanager
+def labelled_errors(label: str):
+    "Re-raise a `MemxInputError` from inside the block with `label: ` in front, unless its message contains `label`."
+    try:
+        yield
+    except MemxInputError as e:
+        if label in str(e): raise
+        raise MemxInputError(f'{label}: {e}') from e
 
 # %% ../nbs/00_elements.ipynb #5e747ab0
 def check_absorber(element: str) -> str:

@@ -11,11 +11,13 @@ import numpy as np
 import pandas as pd
 import torch
 import memx
-from .elements import ABSORBERS, MemxInputError
-from .data import absorbing_sites, parse_spectrum_id, read_feff_material, shared_data_dir, SiteSpectrum
+from tqdm.auto import tqdm
+from .elements import MemxInputError, labelled_errors
+from .data import (absorbing_sites, equivalent_sites, parse_spectrum_id, read_feff_material, shared_data_dir,
+                       SiteSpectrum)
 from .structures import named_structure
 from .grid import EnergyWindow
-from .graphs import GraphSpec, build_graphs
+from .graphs import GraphSpec, site_graphs
 from .model import MemXanes, ModelConfig
 from .train import TrainConfig, fit, predict_graphs, seed_everything
 from .dataset import prepare, TrainingData
@@ -86,38 +88,54 @@ class Predictor:
 
 
 # %% ../nbs/12_predict.ipynb #31908979
-def predict(structures, elements=None, sites=None, predictor: Predictor | None = None,
-            progress: bool = True) -> pd.DataFrame:
-    "Spectra of every absorbing site (and the site average per element) of each structure (path, object or example name), as a tidy table."
+def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: bool, symprec: float,
+                chunk: int) -> pd.DataFrame:
+    "The prediction table of one checked structure: its distinct (or every) site, then the average per element."
+    chosen = absorbing_sites(s, elements, sites)
+    missing = sorted({s[j].specie.symbol for j in chosen} - set(predictor.windows))
+    if missing:
+        raise MemxInputError(f"this model was not trained on {', '.join(missing)} (it covers {', '.join(predictor.windows)})")
+    groups = equivalent_sites(s, chosen, symprec)
+    reps = list(groups)
+    mu = np.concatenate([predict_graphs(predictor.model, site_graphs(s, reps[k:k + chunk], predictor.spec))
+                         for k in range(0, len(reps), chunk)])
+    rows = sorted((m, 1, k) for k, r in enumerate(reps) for m in groups[r]) if all_sites else \
+           [(r, len(groups[r]), k) for k, r in enumerate(reps)]
+    site, mult, k = (np.array(c) for c in zip(*rows))
+    els = np.array([s[i].specie.symbol for i in site])
+    for el in dict.fromkeys(els):                   # the multiplicity-weighted average, one per element
+        w = np.where(els == el, mult, 0)
+        mu = np.vstack([mu, (w @ mu[k]) / w.sum()])
+        site, mult, k = np.append(site, -1), np.append(mult, w.sum()), np.append(k, len(mu) - 1)
+        els = np.append(els, el)
+    n = mu.shape[1]
+    return pd.DataFrame({'structure': name, 'element': els.repeat(n),
+                         'site': np.where(site < 0, 'average', site.astype(str)).repeat(n),
+                         'multiplicity': mult.repeat(n),
+                         'energy_eV': np.concatenate([predictor.windows[e].energies for e in els]),
+                         'mu': mu[k].ravel()})
+
+def predict(structures, elements=None, sites=None, predictor: Predictor | None = None, progress: bool = True,
+            all_sites: bool = False, allow_overlap: bool = False, symprec: float = 0.01,
+            chunk: int = 256) -> pd.DataFrame:
+    "Spectra of the distinct absorbing sites (every site if `all_sites`) and their average per element, as a tidy table."
     predictor = predictor or Predictor.load()
     if not isinstance(structures, (list, tuple)): structures = [structures]
-    jobs, problems, seen = [], [], set()
-    for i, source in enumerate(structures):
+    tables, problems, seen = [], [], set()
+    for i, source in enumerate(tqdm(structures, desc='predicting', disable=not progress, leave=False)):
+        label = str(source) if isinstance(source, (str, Path)) else f'structure #{i}'
         try:
-            name, s = named_structure(source)
-            name = name if name not in seen else f'{name}#{i}'
-            seen.add(name)
-            chosen = absorbing_sites(s, elements, sites)
-            missing = sorted({s[j].specie.symbol for j in chosen} - set(predictor.windows))
-            if missing:
-                raise MemxInputError(f"this model was not trained on {', '.join(missing)} (it covers {', '.join(predictor.windows)})")
+            with labelled_errors(label):
+                name, s = named_structure(source, allow_overlap, label)
+                name = name if name not in seen else f'{name}#{i}'
+                tables.append(_site_table(name, s, predictor, elements, sites, all_sites, symprec, chunk))
+                seen.add(name)
         except (MemxInputError, FileNotFoundError) as e:
             if len(structures) == 1: raise
-            label = source if isinstance(source, (str, Path)) else f'structure #{i}'
-            log.warning('skipped %s: %s', label, e); problems.append(f'{label}: {e}')
-            continue
-        jobs += [(name, s, j) for j in chosen]
-    if not jobs:
+            log.warning('skipped: %s', e); problems.append(str(e))
+    if not tables:
         raise MemxInputError('nothing to predict: ' + '; '.join(problems))
-    graphs = build_graphs([(s, j) for _, s, j in jobs], predictor.spec, progress)
-    mu = predict_graphs(predictor.model, graphs)
-    rows = pd.DataFrame({'structure': np.repeat([n for n, _, _ in jobs], mu.shape[1]),
-                         'element': np.repeat([s[j].specie.symbol for _, s, j in jobs], mu.shape[1]),
-                         'site': np.repeat([str(j) for _, _, j in jobs], mu.shape[1]),
-                         'energy_eV': np.concatenate([predictor.windows[s[j].specie.symbol].energies for _, s, j in jobs]),
-                         'mu': mu.ravel()})
-    avg = rows.groupby(['structure', 'element', 'energy_eV'], sort=False, as_index=False).mu.mean().assign(site='average')
-    out = pd.concat([rows, avg[rows.columns]], ignore_index=True)
+    out = pd.concat(tables, ignore_index=True)
     out['note'] = out.element.map({e: predictor.note(e) for e in out.element.unique()})
     return out
 
@@ -136,7 +154,7 @@ def plot_predictions(df: pd.DataFrame, path=None, max_panels: int = 12):
         for site, sp in part[part.site != 'average'].groupby('site', sort=False):
             ax.plot(sp.energy_eV, sp.mu, lw=0.7, alpha=0.6, color='0.55')
         avg = part[part.site == 'average']
-        ax.plot(avg.energy_eV, avg.mu, lw=2, color='C3', label=f'average of {part.site.nunique() - 1} site(s)')
+        ax.plot(avg.energy_eV, avg.mu, lw=2, color='C3', label=f'average of {avg.multiplicity.iloc[0]} site(s)')
         note = part.note.iloc[0]
         ax.set(xlabel='energy (eV)', ylabel='normalised $\\mu$')
         ax.set_title(f'{name}: {el} K edge' + (f'\n({note})' if note else ''), fontsize=9)

@@ -12,7 +12,7 @@ import numpy as np
 from pymatgen.core import Structure
 from tqdm.auto import tqdm
 from .elements import MemxInputError, check_absorber, ABSORBERS
-from .data import (SiteSpectrum, Skip, _skip, feff_recipe, make_record, read_feff_material,
+from .data import (SiteSpectrum, Skip, _skip, equivalent_sites, feff_recipe, make_record, read_feff_material,
                        read_structure, read_xmu)
 from .structures import EXAMPLES, named_structure
 
@@ -192,11 +192,8 @@ def absorber_sites(structure: Structure, elements: Iterable[str] | None = None, 
                    symprec: float = 0.01) -> list[int]:
     "Indices of supported absorbers (of `elements` if given): one per symmetry-equivalent set unless `all_sites`."
     wanted = set(ABSORBERS) if elements is None else {check_absorber(e) for e in elements}
-    if all_sites:
-        return [i for i, s in enumerate(structure) if s.specie.symbol in wanted]
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-    sets = SpacegroupAnalyzer(structure, symprec).get_symmetrized_structure().equivalent_indices
-    return sorted(eq[0] for eq in sets if structure[eq[0]].specie.symbol in wanted)
+    found = [i for i, s in enumerate(structure) if s.specie.symbol in wanted]
+    return found if all_sites else sorted(equivalent_sites(structure, found, symprec))
 
 # %% ../nbs/10_simulate.ipynb #4e04d203
 def named_structures(structures) -> dict[str, Structure]:

@@ -11,7 +11,7 @@ from .elements import MemxInputError
 from .data import read_structure
 
 # %% auto #0
-__all__ = ['EXAMPLES', 'Example', 'example_structure', 'named_structure']
+__all__ = ['EXAMPLES', 'Example', 'example_structure', 'structure_name', 'named_structure']
 
 # %% ../nbs/05_structures.ipynb #84348e39
 class Example(NamedTuple):
@@ -80,12 +80,18 @@ def example_structure(name: str) -> Structure:
     return EXAMPLES[name].build()
 
 # %% ../nbs/05_structures.ipynb #0e489b49
-def named_structure(item) -> tuple[str, Structure]:
-    "(name, checked structure) of a file path, a pymatgen `Structure`, an ASE `Atoms` or an example name."
+def structure_name(item) -> str:
+    "The readable name of a structure given as a path, an example name or an object (its formula)."
     if not isinstance(item, (str, Path)):
-        s = read_structure(item)
-        return s.composition.reduced_formula, s
+        return read_structure(item, allow_overlap=True).composition.reduced_formula
     path = Path(item)
-    if not path.exists() and str(item) in EXAMPLES:
+    return path.parent.name if path.stem in ('POSCAR', 'CONTCAR') and path.parent.name else path.stem
+
+def named_structure(item, allow_overlap: bool = False, label: str | None = None) -> tuple[str, Structure]:
+    "(name, checked structure) of a file path, a pymatgen `Structure`, an ASE `Atoms` (called `label` in messages) or an example name."
+    if not isinstance(item, (str, Path)):
+        s = read_structure(item, allow_overlap, label)
+        return s.composition.reduced_formula, s
+    if not Path(item).exists() and str(item) in EXAMPLES:
         return str(item), example_structure(str(item))
-    return (path.parent.name if path.stem in ('POSCAR', 'CONTCAR') else path.stem), read_structure(path)
+    return structure_name(item), read_structure(item, allow_overlap)
