@@ -98,6 +98,15 @@ def _first_line(message) -> str:
     text = str(message).strip()
     return text.splitlines()[0] if text else type(message).__name__
 
+def _why_unreadable(path: Path, error: Exception) -> str:
+    "What is wrong with a file pymatgen could not read, in words where the library's are cryptic."
+    data = path.read_bytes()
+    if b'\x00' in data[:4096]:
+        return 'it is a binary file, not a structure file'
+    if path.suffix.lower() == '.cif' and not re.search(rb'_atom_site_(fract|cartn)_x', data, re.I):
+        return 'the CIF lists no atom positions (no _atom_site_fract_x column)'
+    return _first_line(error)
+
 def read_structure(source, allow_overlap: bool = False, name: str | None = None) -> Structure:
     "A checked pymatgen `Structure` from a file path, a `Structure` or an ASE `Atoms` (`name` it in messages)."
     if isinstance(source, Structure):
@@ -117,7 +126,7 @@ def read_structure(source, allow_overlap: bool = False, name: str | None = None)
             if path.suffix.lower() == '.cif':
                 structure = _in_file_order(structure, path)
         except Exception as e:
-            raise MemxInputError(f"cannot read a crystal structure from {path}: {_first_line(e)}") from e
+            raise MemxInputError(f"cannot read a crystal structure from {path}: {_why_unreadable(path, e)}") from e
     for note in dict.fromkeys(_first_line(w.message) for w in caught):
         log.info('%s: %s', path, note)
     return check_structure(structure, str(path), allow_overlap)
