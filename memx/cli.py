@@ -65,9 +65,9 @@ def _predict(args) -> None:
 
 def _train(args) -> None:
     from memx.data import read_spectra
-    records = []
+    records, table = [], {k: v for k, v in dict(step=args.step, recipe=args.recipe).items() if v is not None}
     for path in args.data:
-        recs, skips = read_spectra(path)
+        recs, skips = read_spectra(path, **table)
         print(f'{path}: {len(recs)} spectra, {len(skips)} skipped')
         records += recs
     mc = ModelConfig(heads=args.heads)
@@ -106,7 +106,10 @@ def parser() -> argparse.ArgumentParser:
                     help='predict structures whose atoms overlap (closer than half the sum of their covalent radii)')
     pr.set_defaults(run=_predict)
     tr = sub.add_parser('train', help='train a model on FEFF folders, authors-format folders or Materials Project dumps')
-    tr.add_argument('data', nargs='+', help='data folders or .json(.gz) files')
+    tr.add_argument('data', nargs='+', help='FEFF folders, spectra tables (.csv/.parquet, or a folder with spectra.csv), '
+                                            'authors-format folders or Materials Project .json(.gz) dumps')
+    tr.add_argument('--step', type=float, help='grid step (eV) of spectra tables without an e_step_eV column')
+    tr.add_argument('--recipe', help='recipe label of spectra tables without a recipe column')
     tr.add_argument('-o', '--output', default='memx-model.pt', help='where to write the model')
     tr.add_argument('--run-dir', default='memx-run', help='checkpoints and metrics; a rerun resumes here')
     tr.add_argument('--epochs', type=int, default=800); tr.add_argument('--patience', type=int, default=100)

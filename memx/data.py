@@ -4,11 +4,12 @@
 
 # %% ../nbs/01_data.ipynb #d4f2e41f
 from __future__ import annotations
-import gzip, json, logging, random, re, warnings
+import glob, gzip, json, logging, random, re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
 import numpy as np
+import pandas as pd
 from monty.json import MontyEncoder
 from pymatgen.core import Structure, DummySpecies
 from tqdm.auto import tqdm
@@ -17,11 +18,11 @@ from .elements import ABSORBERS, MemxInputError, labelled_errors
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'MIN_GAP', 'PAPER_STEP', 'MP_RECIPE', 'closest_pair', 'check_structure', 'read_structure', 'absorbing_sites',
-           'equivalent_sites', 'spectrum_id', 'parse_spectrum_id', 'SiteSpectrum', 'make_record', 'Skip', 'read_xmu',
-           'feff_recipe', 'read_feff_material', 'read_feff_tree', 'write_feff_site', 'read_paper_dataset',
-           'read_paper_cif', 'mp_record', 'read_mp_documents', 'download_mp_xanes', 'shared_data_dir', 'read_spectra',
-           'load_shared']
+__all__ = ['log', 'MIN_GAP', 'PAPER_STEP', 'MP_RECIPE', 'SHARED_TABLES', 'closest_pair', 'check_structure', 'read_structure',
+           'absorbing_sites', 'equivalent_sites', 'spectrum_id', 'parse_spectrum_id', 'SiteSpectrum', 'make_record',
+           'Skip', 'read_xmu', 'feff_recipe', 'read_feff_material', 'read_feff_tree', 'write_feff_site',
+           'read_spectra_table', 'read_paper_dataset', 'read_paper_cif', 'mp_record', 'read_mp_documents',
+           'download_mp_xanes', 'shared_data_dir', 'read_spectra', 'load_shared']
 
 # %% ../nbs/01_data.ipynb #68b63074
 MIN_GAP = 0.5  # atoms closer than this fraction of the sum of their covalent radii overlap
@@ -323,6 +324,67 @@ def write_feff_site(root, material: str, structure: Structure, site: int, energi
     if feff_inp: (site_dir/'feff.inp').write_text(feff_inp)
     return site_dir
 
+# %% ../nbs/01_data.ipynb #4388ed82
+def _table_structure(folder: Path, material: str, cache: dict) -> Structure:
+    if material not in cache:
+        found = [folder/material/'POSCAR'] + sorted(folder.glob(f'{glob.escape(material)}.*'))
+        path = next((p for p in found if p.is_file()), None)
+        cache[material] = MemxInputError(f"no structure file for {material} in {folder}") if path is None else None
+        try:
+            if path is not None: cache[material] = read_structure(path)
+        except MemxInputError as e:
+            cache[material] = e
+    if isinstance(cache[material], Exception): raise cache[material]
+    return cache[material]
+
+def _numbered(columns, prefix: str) -> list[str]:
+    "Columns `prefix0`, `prefix1`, ... in numeric order."
+    found = {int(c[len(prefix):]): c for c in columns if re.fullmatch(rf'{prefix}\d+', str(c))}
+    return [found[k] for k in sorted(found)]
+
+def read_spectra_table(table, structures=None, recipe: str | None = None, step: float | None = None,
+                       source: str | None = None, materials: int | None = None, seed: int = 0,
+                       progress: bool = True) -> tuple[list[SiteSpectrum], list[Skip]]:
+    "Spectra from a CSV/Parquet table (one row per site) with structures in the folder `structures` (default: beside it)."
+    table = Path(table)
+    if not table.is_file(): raise FileNotFoundError(f"no spectra table at {table}")
+    folder = Path(structures) if structures else table.parent
+    try:
+        df = pd.read_parquet(table) if table.suffix.lower() in ('.parquet', '.pq') else pd.read_csv(table)
+    except (ValueError, OSError, ImportError) as e:
+        raise MemxInputError(f"cannot read a spectra table from {table}: {_first_line(e)}") from e
+    missing = {'material', 'site', 'element'} - set(df.columns)
+    mu_cols, e_cols = _numbered(df.columns, 'mu'), _numbered(df.columns, 'e')
+    if missing or not mu_cols:
+        raise MemxInputError(f"{table}: needs columns material, site, element and mu0, mu1, ...; missing "
+                             f"{', '.join(sorted(missing)) or 'mu0, mu1, ...'}")
+    if not e_cols and 'e_start_eV' not in df.columns:
+        raise MemxInputError(f"{table}: give the energies as e_start_eV (+ e_step_eV or step=) or as columns e0, e1, ...")
+    if not e_cols and 'e_step_eV' not in df.columns and step is None:
+        raise MemxInputError(f"{table}: no e_step_eV column: give the grid step (step=, --step on the command line)")
+    if 'recipe' not in df.columns and recipe is None:
+        raise MemxInputError(f"{table}: no recipe column: name how the spectra were computed (recipe=, --recipe)")
+    if materials:
+        names = sorted(df.material.astype(str).unique())
+        df = df[df.material.astype(str).isin(random.Random(seed).sample(names, min(materials, len(names))))]
+    source, extra = source or folder.name, [c for c in df.columns if c not in {*mu_cols, *e_cols, 'material', 'site',
+                                                                               'element', 'recipe'}]
+    records, skipped, cache = [], [], {}
+    mu_all = df[mu_cols].to_numpy(np.float64)
+    e_all = df[e_cols].to_numpy(np.float64) if e_cols else None
+    for k, row in enumerate(tqdm(df.to_dict('records'), desc=f'reading {table.name}', disable=not progress, leave=False)):
+        where = f"{table.name} row {k} ({row['material']} site {row['site']})"
+        try:
+            material, site = str(row['material']), int(row['site'])
+            energies = e_all[k] if e_cols else row['e_start_eV'] + row.get('e_step_eV', step) * np.arange(len(mu_cols))
+            records.append(make_record(material, site, str(row['element']), energies, mu_all[k],
+                                       _table_structure(folder, material, cache), source,
+                                       str(row['recipe']) if recipe is None else recipe,
+                                       **{c: row[c] for c in extra}))
+        except (ValueError, TypeError) as e:
+            _skip(skipped, where, e)
+    return records, skipped
+
 # %% ../nbs/01_data.ipynb #bc4d654d
 PAPER_STEP = 0.5  # eV between grid points in the authors' files
 
@@ -422,26 +484,36 @@ def shared_data_dir() -> Path:
     raise FileNotFoundError("no shared/data folder above the working directory; set MEMX_DATA")
 
 # %% ../nbs/01_data.ipynb #ed254b6f
-def read_spectra(path, progress: bool = True) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Spectra from a FEFF folder tree, a folder in the authors' format, or a Materials Project JSON(.gz) dump."
+_TABLES = ('spectra.csv', 'spectra.parquet')
+
+def read_spectra(path, progress: bool = True, **table) -> tuple[list[SiteSpectrum], list[Skip]]:
+    "Spectra from a FEFF folder tree, a spectra table (or a folder holding `spectra.csv`), the authors' format or a Materials Project dump; `table`: options of `read_spectra_table`."
     path = Path(path)
     if path.is_file():
+        if path.suffix.lower() in ('.csv', '.parquet', '.pq'): return read_spectra_table(path, progress=progress, **table)
         return read_mp_documents(path)
+    for name in _TABLES:
+        if (path/name).is_file(): return read_spectra_table(path/name, progress=progress, **table)
     if (path/'p_spectrum.pt').is_file():
         return read_paper_dataset(path, progress)
     if (path/'tinydata'/'p_spectrum.pt').is_file():
         return read_paper_dataset(path/'tinydata', progress)
     return read_feff_tree(path, progress=progress)
 
+SHARED_TABLES = {'feff-omnixas': {'step': 0.25}}   # how to read the shared tables (their README: a 0.25 eV grid)
+
 def load_shared(root=None, sources: Iterable[str] = ('feff-cu', 'feff-family', 'mem-xanes-paper'),
                 progress: bool = True, sample: dict[str, int] | None = None,
                 seed: int = 0) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Every spectrum of the chosen `sources` in the shared data folder; `sample`: source -> how many random materials."
+    "Every spectrum of the chosen `sources` in the shared data folder (`feff-omnixas` too); `sample`: source -> how many random materials."
     root = Path(root) if root else shared_data_dir()
     records, skipped = [], []
     for name in sources:
         n = (sample or {}).get(name)
-        recs, skips = (read_feff_tree(root/name, progress=progress, materials=n, seed=seed) if n else
-                       read_spectra(root/name, progress))
+        if name in SHARED_TABLES:
+            recs, skips = read_spectra(root/name, progress, materials=n, seed=seed, **SHARED_TABLES[name])
+        else:
+            recs, skips = (read_feff_tree(root/name, progress=progress, materials=n, seed=seed) if n else
+                           read_spectra(root/name, progress))
         records += recs; skipped += skips
     return records, skipped
