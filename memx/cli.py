@@ -56,7 +56,7 @@ def _predict(args) -> None:
     avg = df[df.site == 'average']
     for (name, el), part in avg.groupby(['structure', 'element'], sort=False):
         n = df[(df.structure == name) & (df.element == el)].site.nunique() - 1
-        print(f'{name}: {el} K edge, {part.multiplicity.iloc[0]} site(s)' + ('' if args.all_sites else f' ({n} distinct)') +
+        print(f'{name}: {el} K edge ({part.recipe.iloc[0]}), {part.multiplicity.iloc[0]} site(s)' + ('' if args.all_sites else f' ({n} distinct)') +
               f', {part.energy_eV.min():.1f}-{part.energy_eV.max():.1f} eV, '
               f'strongest at {part.energy_eV.values[part.mu.values.argmax()]:.1f} eV' + (f'  [{part.note.iloc[0]}]' if part.note.iloc[0] else ''))
     print(f'spectra written to {output}')

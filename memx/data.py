@@ -20,7 +20,7 @@ log = logging.getLogger('memx')
 # %% auto #0
 __all__ = ['log', 'MIN_GAP', 'PAPER_STEP', 'MP_RECIPE', 'SHARED_TABLES', 'closest_pair', 'check_structure', 'read_structure',
            'absorbing_sites', 'equivalent_sites', 'spectrum_id', 'parse_spectrum_id', 'SiteSpectrum', 'make_record',
-           'Skip', 'read_xmu', 'feff_recipe', 'read_feff_material', 'read_feff_tree', 'write_feff_site',
+           'Skip', 'read_xmu', 'feff_recipe', 'recipe_name', 'read_feff_material', 'read_feff_tree', 'write_feff_site',
            'read_spectra_table', 'read_paper_dataset', 'read_paper_cif', 'mp_record', 'read_mp_documents',
            'download_mp_xanes', 'shared_data_dir', 'read_spectra', 'load_shared']
 
@@ -263,6 +263,11 @@ def feff_recipe(feff_inp: str = '', xmu_header: str = '') -> str:
                       f'SCF {float(scf):.1f} A' if scf else 'SCF off',
                       f'FMS {float(fms):.1f} A' if fms else 'FMS off',
                       f"core hole {hole or '?'}"])
+
+def recipe_name(recipe: str) -> str:
+    "The short name of a recipe label, for notes and plots: 'FEFF 9 SCF', 'FEFF 10 no-SCF', or the label itself."
+    m = re.match(r'FEFF (\d+)[\d.]*; SCF (off|[\d.]+ A)', recipe)
+    return f"FEFF {m[1]} {'no-SCF' if m[2] == 'off' else 'SCF'}" if m else recipe
 
 # %% ../nbs/01_data.ipynb #240ee80f
 _SITE_DIR = re.compile(r'^(\d+)_([A-Z][a-z]?)$')

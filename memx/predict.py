@@ -13,8 +13,8 @@ import torch
 import memx
 from tqdm.auto import tqdm
 from .elements import MemxInputError, labelled_errors
-from .data import (absorbing_sites, equivalent_sites, parse_spectrum_id, read_feff_material, shared_data_dir,
-                       SiteSpectrum)
+from .data import (absorbing_sites, equivalent_sites, parse_spectrum_id, read_feff_material, recipe_name,
+                       shared_data_dir, SiteSpectrum)
 from .structures import named_structure
 from .grid import EnergyWindow
 from .graphs import GraphSpec, site_graphs
@@ -63,6 +63,10 @@ class Predictor:
         return cls(MemXanes.from_dict(d['model']), {e: EnergyWindow.from_dict(w) for e, w in d['windows'].items()},
                    GraphSpec(**d['spec']), d['card'])
 
+    def recipe(self, element: str) -> str:
+        "The short name of the FEFF recipe this model predicts `element` in, e.g. 'FEFF 9 SCF'."
+        return ' + '.join(recipe_name(r) for r in self.card.get('training_data', {}).get('recipes', {}).get(element, [])) or '?'
+
     def note(self, element: str) -> str:
         "'' for a well-trained element, else a warning for that element's predictions."
         n = self.card.get('train_counts', {}).get(element, 0)
@@ -85,7 +89,6 @@ class Predictor:
             raise MemxInputError(f'{len(missing)} of the {len(ids)} test spectra of this model are not in the data given, '
                                  f'e.g. {sorted(missing)[0]}: pass the data the model was trained on')
         return prepare(records, windows=self.windows, split={'train': [], 'valid': [], 'test': ids})
-
 
 # %% ../nbs/12_predict.ipynb #31908979
 def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: bool, symprec: float,
@@ -136,6 +139,7 @@ def predict(structures, elements=None, sites=None, predictor: Predictor | None =
     if not tables:
         raise MemxInputError('nothing to predict: ' + '; '.join(problems))
     out = pd.concat(tables, ignore_index=True)
+    out['recipe'] = out.element.map({e: predictor.recipe(e) for e in out.element.unique()})
     out['note'] = out.element.map({e: predictor.note(e) for e in out.element.unique()})
     return out
 
@@ -157,7 +161,7 @@ def plot_predictions(df: pd.DataFrame, path=None, max_panels: int = 12):
         ax.plot(avg.energy_eV, avg.mu, lw=2, color='C3', label=f'average of {avg.multiplicity.iloc[0]} site(s)')
         note = part.note.iloc[0]
         ax.set(xlabel='energy (eV)', ylabel='normalised $\\mu$')
-        ax.set_title(f'{name}: {el} K edge' + (f'\n({note})' if note else ''), fontsize=9)
+        ax.set_title(f'{name}: {el} K edge ({part.recipe.iloc[0]})' + (f'\n({note})' if note else ''), fontsize=9)
         ax.legend(fontsize=7, loc='lower right')
     for ax in axes.flat[len(panels):]: ax.axis('off')
     fig.tight_layout()
@@ -201,6 +205,8 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         'name': 'memx MEM-XANES', 'date': datetime.date.today().isoformat(), 'code': _code_version(),
         'training_data': {'sources': sorted({r.source for r in data.records}), 'recipes': recipes},
         'elements': list(data.windows), 'windows_eV': {e: [w.start, w.end] for e, w in data.windows.items()},
+        'element_windows': {e: {'start_eV': w.start, 'end_eV': round(w.end, 4), 'step_eV': w.step, 'points': w.n,
+                                'recipe': recipes.get(e, [])} for e, w in data.windows.items()},
         'counts': data.counts.to_dict(orient='index'),
         'train_counts': data.counts['train'].to_dict(),
         'few_data_elements': [e for e, n in data.counts['train'].items() if n < MIN_TRAIN],

@@ -94,3 +94,16 @@ def test_download_mp_xanes_writes_a_readable_dump(tmp_path, monkeypatch):
     assert 'K' in str(_FakeRester.calls[-1]['edge']) and 'XANES' in str(_FakeRester.calls[-1]['spectrum_type'])
     records, skipped = read_mp_documents(out)
     assert len(records) == 1 and not skipped and records[0].source == 'materials-project'
+
+
+def test_short_spectra_keep_their_element():
+    "The OmniXAS table's 35-eV spectra get 111-point windows of their own instead of being dropped by a 55-eV one."
+    from memx.data import load_shared
+    records, skipped = load_shared(sources=('feff-omnixas',), sample={'feff-omnixas': 300}, progress=False)
+    data = prepare(records)
+    assert set(data.elements()) == {'Co', 'Cr', 'Ni', 'Ti', 'V'}
+    for el in data.elements():
+        assert data.counts.loc[el, 'on grid'] == data.counts.loc[el, 'filtered'] > 0, data.counts
+        w = data.windows[el]
+        assert w.n == 111 and w.step < 0.5 and 33 < w.end - w.start <= 35.5, w
+    assert (data.counts['input'] - data.counts['on grid']).sum() == len(data.skipped)
