@@ -13,7 +13,7 @@ import pandas as pd
 from monty.json import MontyEncoder
 from pymatgen.core import Structure, DummySpecies
 from tqdm.auto import tqdm
-from .elements import ABSORBERS, MemxInputError, labelled_errors
+from .elements import ABSORBERS, MemxInputError
 
 log = logging.getLogger('memx')
 
@@ -89,10 +89,10 @@ def _in_file_order(structure: Structure, path: Path) -> Structure:
     return Structure.from_sites([structure[i] for i in order])
 
 # %% ../nbs/01_data.ipynb #d033a64f
-def _from_ase(atoms) -> Structure:
+def _from_ase(atoms, name: str) -> Structure:
     from pymatgen.io.ase import AseAtomsAdaptor
     if atoms.cell.rank < 3 or not all(atoms.pbc):
-        raise MemxInputError("ASE Atoms has no periodic 3-D cell (a molecule?); memx needs a crystal")
+        raise MemxInputError(f"{name} has no periodic 3-D cell (a molecule?); memx needs a crystal")
     return AseAtomsAdaptor.get_structure(atoms)
 
 def _first_line(message) -> str:
@@ -113,8 +113,8 @@ def read_structure(source, allow_overlap: bool = False, name: str | None = None)
     if isinstance(source, Structure):
         return check_structure(source, name or 'structure', allow_overlap)
     if any(c.__name__ == 'Atoms' and c.__module__.startswith('ase') for c in type(source).__mro__):
-        with labelled_errors(name or 'ASE Atoms'):
-            return check_structure(_from_ase(source), name or 'ASE Atoms', allow_overlap)
+        name = name or 'ASE Atoms'
+        return check_structure(_from_ase(source, name), name, allow_overlap)
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"no structure file at {path}")
@@ -331,12 +331,13 @@ def write_feff_site(root, material: str, structure: Structure, site: int, energi
 
 # %% ../nbs/01_data.ipynb #4388ed82
 def _table_structure(folder: Path, material: str, cache: dict) -> Structure:
+    "The structure of `material` in `folder`, read once (a failure is remembered and raised again)."
     if material not in cache:
         found = [folder/material/'POSCAR'] + sorted(folder.glob(f'{glob.escape(material)}.*'))
         path = next((p for p in found if p.is_file()), None)
-        cache[material] = MemxInputError(f"no structure file for {material} in {folder}") if path is None else None
         try:
-            if path is not None: cache[material] = read_structure(path)
+            if path is None: raise MemxInputError(f"no structure file for {material} in {folder}")
+            cache[material] = read_structure(path)
         except MemxInputError as e:
             cache[material] = e
     if isinstance(cache[material], Exception): raise cache[material]
@@ -372,8 +373,8 @@ def read_spectra_table(table, structures=None, recipe: str | None = None, step: 
     if materials:
         names = sorted(df.material.astype(str).unique())
         df = df[df.material.astype(str).isin(random.Random(seed).sample(names, min(materials, len(names))))]
-    source, extra = source or folder.name, [c for c in df.columns if c not in {*mu_cols, *e_cols, 'material', 'site',
-                                                                               'element', 'recipe'}]
+    source = source or folder.name
+    extra = [c for c in df.columns if c not in {*mu_cols, *e_cols, 'material', 'site', 'element', 'recipe'}]
     records, skipped, cache = [], [], {}
     mu_all = df[mu_cols].to_numpy(np.float64)
     e_all = df[e_cols].to_numpy(np.float64) if e_cols else None

@@ -106,17 +106,15 @@ def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: 
            [(r, len(groups[r]), k) for k, r in enumerate(reps)]
     site, mult, k = (np.array(c) for c in zip(*rows))
     els = np.array([s[i].specie.symbol for i in site])
-    for el in dict.fromkeys(els):                   # the multiplicity-weighted average, one per element
-        w = np.where(els == el, mult, 0)
-        mu = np.vstack([mu, (w @ mu[k]) / w.sum()])
-        site, mult, k = np.append(site, -1), np.append(mult, w.sum()), np.append(k, len(mu) - 1)
-        els = np.append(els, el)
-    n = mu.shape[1]
+    avg_els = list(dict.fromkeys(els))
+    weights = np.array([np.where(els == el, mult, 0) for el in avg_els])   # the multiplicity-weighted average per element
+    spectra = np.vstack([mu[k], weights @ mu[k] / weights.sum(1, keepdims=True)])
+    els, n = np.concatenate([els, avg_els]), mu.shape[1]
     return pd.DataFrame({'structure': name, 'element': els.repeat(n),
-                         'site': np.where(site < 0, 'average', site.astype(str)).repeat(n),
-                         'multiplicity': mult.repeat(n),
+                         'site': np.concatenate([site.astype(str), ['average'] * len(avg_els)]).repeat(n),
+                         'multiplicity': np.concatenate([mult, weights.sum(1)]).repeat(n),
                          'energy_eV': np.concatenate([predictor.windows[e].energies for e in els]),
-                         'mu': mu[k].ravel()})
+                         'mu': spectra.ravel()})
 
 def predict(structures, elements=None, sites=None, predictor: Predictor | None = None, progress: bool = True,
             all_sites: bool = False, allow_overlap: bool = False, symprec: float = 0.01,

@@ -50,8 +50,8 @@ def _atoms_card(atoms) -> str:
     dist = np.round(np.linalg.norm(xyz, axis=1), 5)
     order = np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0], ipot, dist))
     symbols = [s.specie.symbol for s in atoms.cluster]
-    lines = [f'{x:12.5f}{y:12.5f}{z:12.5f}{p:6d}  {symbols[i]:<4s}{d:10.5f}{n:7d}'
-             for n, i in enumerate(order) for (x, y, z), p, d in [(xyz[i], ipot[i], dist[i])]]
+    lines = [f'{xyz[i, 0]:12.5f}{xyz[i, 1]:12.5f}{xyz[i, 2]:12.5f}{ipot[i]:6d}  {symbols[i]:<4s}{dist[i]:10.5f}{n:7d}'
+             for n, i in enumerate(order)]
     return '\n'.join(['ATOMS', '*          x           y           z  ipot  Atom  Distance  Number', *lines, 'END'])
 
 def feff_input(structure: Structure, site: int, recipe: str | Recipe = 'fast', cards: dict | None = None,

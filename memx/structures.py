@@ -80,10 +80,8 @@ def example_structure(name: str) -> Structure:
     return EXAMPLES[name].build()
 
 # %% ../nbs/05_structures.ipynb #0e489b49
-def structure_name(item) -> str:
-    "The readable name of a structure given as a path, an example name or an object (its formula)."
-    if not isinstance(item, (str, Path)):
-        return read_structure(item, allow_overlap=True).composition.reduced_formula
+def structure_name(item: str | Path) -> str:
+    "The readable name of a structure file or example name: its stem (a `POSCAR`: its folder)."
     path = Path(item)
     return path.parent.name if path.stem in ('POSCAR', 'CONTCAR') and path.parent.name else path.stem
 

@@ -7,7 +7,7 @@ from monty.json import MontyEncoder
 from pymatgen.analysis.xas.spectrum import XAS
 from pymatgen.core import Lattice, Structure
 from memx import data as mdata
-from memx.data import read_feff_tree, read_paper_dataset, read_mp_documents, download_mp_xanes
+from memx.data import read_feff_tree, read_paper_dataset, read_mp_documents, download_mp_xanes, load_shared
 from memx.dataset import prepare
 from memx.graphs import GraphSpec
 
@@ -98,7 +98,6 @@ def test_download_mp_xanes_writes_a_readable_dump(tmp_path, monkeypatch):
 
 def test_short_spectra_keep_their_element():
     "The OmniXAS table's 35-eV spectra get 111-point windows of their own instead of being dropped by a 55-eV one."
-    from memx.data import load_shared
     records, skipped = load_shared(sources=('feff-omnixas',), sample={'feff-omnixas': 300}, progress=False)
     data = prepare(records)
     assert set(data.elements()) == {'Co', 'Cr', 'Ni', 'Ti', 'V'}
