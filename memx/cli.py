@@ -51,7 +51,7 @@ def _predict(args) -> None:
     plot = f'{base}-xanes.png' if args.plot is None else args.plot
     predictor = Predictor.load(args.model)
     df = predict(args.structures, args.element, args.site, predictor, progress=len(args.structures) > 20,
-                 all_sites=args.all_sites, allow_overlap=args.allow_overlap)
+                 all_sites=args.all_sites, allow_overlap=args.allow_overlap, recipe=args.recipe)
     df.to_csv(output, index=False)
     avg = df[df.site == 'average']
     for (name, el), part in avg.groupby(['structure', 'element'], sort=False):
@@ -72,7 +72,8 @@ def _train(args) -> None:
         records += recs
     mc = ModelConfig(heads=args.heads)
     tc = TrainConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience, seed=args.seed)
-    predictor = train_predictor(records, args.run_dir, mc, tc, split_by=args.split)
+    predictor = train_predictor(records, args.run_dir, mc, tc, split_by=args.split,
+                                recipes='all' if args.recipe_aware else 'one')
     predictor.save(args.output)
     t = predictor.card['test']['all']
     print(f"model written to {args.output}: test MAE {t['mae']:.4f}, R2 {t['r2']:.4f} on {t['n']} spectra")
@@ -100,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument('-o', '--output', help='CSV of the spectra (default: <first input>-xanes.csv)')
     pr.add_argument('--plot', help="figure of the spectra (default: <first input>-xanes.png; '' for none)")
     pr.add_argument('--model', help='a model file from memx train (default: the shipped model)')
+    pr.add_argument('--recipe', help="FEFF recipe to predict, e.g. 'FEFF 10 no-SCF' (a recipe-aware model; default: each element's main recipe)")
     pr.add_argument('--all-sites', action='store_true',
                     help='list every absorbing site (default: one row set per symmetry-distinct site, with its multiplicity)')
     pr.add_argument('--allow-overlap', action='store_true',
@@ -116,6 +118,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument('--lr', type=float, default=1e-4); tr.add_argument('--batch-size', type=int, default=160)
     tr.add_argument('--heads', type=int, default=3); tr.add_argument('--seed', type=int, default=0)
     tr.add_argument('--split', default='material', choices=['material', 'spectrum'])
+    tr.add_argument('--recipe-aware', action='store_true',
+                    help='train on every recipe of each element, with the recipe as an input (default: its main recipe only)')
     tr.set_defaults(run=_train)
     add_simulate_parser(sub)
     for command in sub.choices.values():

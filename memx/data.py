@@ -349,7 +349,7 @@ def _numbered(columns, prefix: str) -> list[str]:
     return [found[k] for k in sorted(found)]
 
 def read_spectra_table(table, structures=None, recipe: str | None = None, step: float | None = None,
-                       source: str | None = None, materials: int | None = None, seed: int = 0,
+                       source: str | None = None, materials: int | Iterable[str] | None = None, seed: int = 0,
                        progress: bool = True) -> tuple[list[SiteSpectrum], list[Skip]]:
     "Spectra from a CSV/Parquet table (one row per site) with structures in the folder `structures` (default: beside it)."
     table = Path(table)
@@ -370,9 +370,10 @@ def read_spectra_table(table, structures=None, recipe: str | None = None, step: 
         raise MemxInputError(f"{table}: no e_step_eV column: give the grid step (step=, --step on the command line)")
     if 'recipe' not in df.columns and recipe is None:
         raise MemxInputError(f"{table}: no recipe column: name how the spectra were computed (recipe=, --recipe)")
-    if materials:
+    if materials:     # how many random materials (seeded), or which
         names = sorted(df.material.astype(str).unique())
-        df = df[df.material.astype(str).isin(random.Random(seed).sample(names, min(materials, len(names))))]
+        materials = random.Random(seed).sample(names, min(materials, len(names))) if isinstance(materials, int) else materials
+        df = df[df.material.astype(str).isin(set(materials))]
     source = source or folder.name
     extra = [c for c in df.columns if c not in {*mu_cols, *e_cols, 'material', 'site', 'element', 'recipe'}]
     records, skipped, cache = [], [], {}

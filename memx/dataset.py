@@ -42,15 +42,21 @@ class TrainingData:
     counts: pd.DataFrame                   # element x stage: spectra left after each stage
     skipped: list[Skip] = field(default_factory=list)
 
+    @property
+    def recipes(self) -> list[str]:
+        "The recipe labels present, sorted: a recipe-aware network's recipe index."
+        return sorted({r.recipe for r in self.records})
+
     def part(self, name: str) -> np.ndarray:
         "Row indices of one part ('train', 'valid' or 'test')."
         return split_indices(self.records, self.split)[name]
 
-    def graphs(self, spec: GraphSpec = GraphSpec(), cache=None, progress: bool = True) -> dict[str, GraphSet]:
-        "A cached `GraphSet` per part."
+    def graphs(self, spec: GraphSpec = GraphSpec(), cache=None, progress: bool = True,
+               recipes: list[str] | None = None) -> dict[str, GraphSet]:
+        "A cached `GraphSet` per part; with `recipes` (e.g. `self.recipes`) each graph carries its recipe's index."
         out = {}
         for name, rows in split_indices(self.records, self.split).items():
-            out[name] = cached_graph_set([self.records[i] for i in rows], self.y[rows], spec, cache, progress)
+            out[name] = cached_graph_set([self.records[i] for i in rows], self.y[rows], spec, cache, progress, recipes)
         return out
 
     def elements(self) -> list[str]:
@@ -62,13 +68,17 @@ def _count(records) -> Counter: return Counter(r.element for r in records)
 
 def prepare(records: list[SiteSpectrum], windows: dict[str, EnergyWindow] | None = None, split: dict | None = None,
             split_by: str = 'material', seed: int = 0, n: int = GRID_POINTS, step: float = PAPER_STEP,
-            tolerance: float = ONSET_TOLERANCE) -> TrainingData:
-    "Deduplicate, keep one recipe per element, apply the four physical filters, regrid and split `records`."
+            tolerance: float = ONSET_TOLERANCE, recipes: str = 'one') -> TrainingData:
+    "Deduplicate, keep one recipe per element (`recipes='all'`: every recipe), apply the four physical filters, regrid and split `records`."
+    if recipes not in ('one', 'all'): raise ValueError(f"recipes must be 'one' or 'all', got {recipes!r}")
     stages = {'input': _count(records)}
     records, skipped = deduplicate(records); stages['unique'] = _count(records)
-    records, skips = one_recipe_per_element(records); skipped += skips; stages['one recipe'] = _count(records)
+    main, skips = one_recipe_per_element(records)
+    if recipes == 'one': records, skipped = main, skipped + skips
+    stages['one recipe' if recipes == 'one' else 'every recipe'] = _count(records)
     records, skips, _ = apply_filters(records); skipped += skips; stages['filtered'] = _count(records)
-    windows = windows or energy_windows(records, n, step, tolerance)
+    main_keys = {r.key for r in main}     # each element's window follows its main recipe
+    windows = windows or energy_windows([r for r in records if r.key in main_keys], n, step, tolerance)
     y, records, skips = regrid(records, windows, tolerance); skipped += skips; stages['on grid'] = _count(records)
     split = split or split_ids(records, split_by, seed=seed)
     for name, rows in split_indices(records, split).items():

@@ -156,9 +156,9 @@ def cache_dir() -> Path:
     "Where cached graph sets live: `$MEMX_CACHE`, else `~/.cache/memx`."
     return Path(os.environ.get('MEMX_CACHE', Path.home()/'.cache'/'memx'))
 
-def cache_key(records, y: np.ndarray, spec: GraphSpec) -> str:
+def cache_key(records, y: np.ndarray, spec: GraphSpec, recipes: list[str] | None = None) -> str:
     "A digest of everything a graph set depends on."
-    h = hashlib.sha1(json.dumps(asdict(spec)).encode())
+    h = hashlib.sha1(json.dumps([asdict(spec), recipes]).encode())
     seen = {}
     for r in records:
         if id(r.structure) not in seen:
@@ -168,21 +168,24 @@ def cache_key(records, y: np.ndarray, spec: GraphSpec) -> str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/04_graphs.ipynb #5e6415cd
-def graph_set(records, y: np.ndarray, spec: GraphSpec = GraphSpec(), progress: bool = True) -> GraphSet:
-    "A `GraphSet` of `records` (`SiteSpectrum`s) with targets `y` (one row per record)."
+def graph_set(records, y: np.ndarray, spec: GraphSpec = GraphSpec(), progress: bool = True,
+              recipes: list[str] | None = None) -> GraphSet:
+    "A `GraphSet` of `records` (`SiteSpectrum`s) with targets `y` (one row per record); with `recipes`, each graph's recipe index in it."
     if len(records) != len(y):
         raise ValueError(f'{len(records)} records but {len(y)} target rows')
     graphs = build_graphs([(r.structure, r.site) for r in records], spec, progress)
     for g, r, t in zip(graphs, records, torch.as_tensor(np.asarray(y, np.float32))):
         g.y, g.element, g.sid = t[None], torch.tensor([ABSORBERS.index(r.element)]), r.id
+        if recipes is not None: g.recipe = torch.tensor([recipes.index(r.recipe)])
     return GraphSet(graphs)
 
-def cached_graph_set(records, y: np.ndarray, spec: GraphSpec = GraphSpec(), cache=None, progress: bool = True) -> GraphSet:
+def cached_graph_set(records, y: np.ndarray, spec: GraphSpec = GraphSpec(), cache=None, progress: bool = True,
+                     recipes: list[str] | None = None) -> GraphSet:
     "`graph_set`, loaded from the cache when the same inputs were built before."
-    path = Path(cache or cache_dir()) / f'graphs-{spec.topology}-{cache_key(records, y, spec)}.pt'
+    path = Path(cache or cache_dir()) / f'graphs-{spec.topology}-{cache_key(records, y, spec, recipes)}.pt'
     if path.exists():
         return GraphSet(path=path)
-    gset = graph_set(records, y, spec, progress)
+    gset = graph_set(records, y, spec, progress, recipes)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix('.tmp'); gset.save(tmp); tmp.replace(path)
     return gset

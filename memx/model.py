@@ -39,6 +39,8 @@ class ModelConfig:
     node_dim: int = N_NODE_FEATURES
     edge_dim: int = 65
     dropout: float = 0.05
+    recipes: int = 0        # FEFF recipes the network is told apart (0: none, the data keep one recipe per element)
+    recipe_dim: int = 8     # width of the learned recipe embedding
 
     @property
     def embed_dim(self) -> int: return self.head_width * max(self.heads, 3 if self.heads == 0 else 1)
@@ -77,7 +79,7 @@ def compact_leaves(x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor, Tenso
     return torch.cat([x[recv], uniq]), where[edge_index], counts, where
 
 class MemXanes(nn.Module):
-    "Absorber-centred graph network predicting a K-edge XANES spectrum on its element's energy window."
+    "Absorber-centred graph network predicting a K-edge XANES spectrum on its element's energy window (in a given FEFF recipe, if `recipes`)."
     def __init__(self, config: ModelConfig = ModelConfig()):
         super().__init__()
         c = self.config = config
@@ -89,7 +91,8 @@ class MemXanes(nn.Module):
                                   add_self_loops=False, residual=True) if c.heads
                           else EdgeConv(dims[-1], c.embed_dim, c.edge_dim))
         self.attention_post = Post(c.embed_dim, c.dropout)
-        widths = (c.embed_dim, *c.dense_widths)
+        self.recipe = nn.Embedding(c.recipes, c.recipe_dim) if c.recipes else None
+        widths = (c.embed_dim + (c.recipe_dim if c.recipes else 0), *c.dense_widths)
         self.dense = nn.ModuleList(nn.Sequential(nn.Linear(a, b), Post(b, c.dropout)) for a, b in zip(widths, widths[1:]))
         self.out = nn.Linear(widths[-1], c.n_out)
 
@@ -109,6 +112,9 @@ class MemXanes(nn.Module):
         else:
             x = self.attention(x, ei, ea)
         x = acts['embedding'] = self.attention_post(x, counts)[where[batch.center_index]]
+        if self.recipe is not None:
+            if getattr(batch, 'recipe', None) is None: raise ValueError('this network is recipe-aware: give each graph a `recipe` index')
+            x = torch.cat([x, self.recipe(batch.recipe)], 1)
         for n, (linear, post) in enumerate(self.dense, 1):
             x = acts[f'dense{n}'] = post(linear(x))
         y = self.out(x)

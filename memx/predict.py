@@ -5,7 +5,8 @@
 # %% ../nbs/12_predict.ipynb #c2dd3d96
 from __future__ import annotations
 import datetime, json, logging, subprocess
-from dataclasses import dataclass, asdict
+from collections import Counter
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import memx
 from tqdm.auto import tqdm
 from .elements import MemxInputError, labelled_errors
 from .data import (absorbing_sites, equivalent_sites, parse_spectrum_id, read_feff_material, recipe_name,
-                       shared_data_dir, SiteSpectrum)
+                       shared_data_dir, read_spectra, SHARED_TABLES, SiteSpectrum)
 from .structures import named_structure
 from .grid import EnergyWindow
 from .graphs import GraphSpec, site_graphs
@@ -63,9 +64,18 @@ class Predictor:
         return cls(MemXanes.from_dict(d['model']), {e: EnergyWindow.from_dict(w) for e, w in d['windows'].items()},
                    GraphSpec(**d['spec']), d['card'])
 
-    def recipe(self, element: str) -> str:
-        "The short name of the FEFF recipe this model predicts `element` in, e.g. 'FEFF 9 SCF'."
-        return ' + '.join(recipe_name(r) for r in self.card.get('training_data', {}).get('recipes', {}).get(element, [])) or '?'
+    def recipe_label(self, element: str, recipe: str | None = None) -> str:
+        "The recipe `element` is predicted in: `recipe` (a label or a short name such as 'FEFF 10 no-SCF'), else the element's main one."
+        known = self.card.get('recipe_index') or self.card.get('training_data', {}).get('recipes', {}).get(element, [])
+        if recipe is None: return self.card.get('main_recipe', {}).get(element) or (known[0] if known else '?')
+        for label in known:
+            if recipe in (label, recipe_name(label)): return label
+        raise MemxInputError(f"this model does not predict {element} in the recipe '{recipe}' (it predicts it in: "
+                             f"{', '.join(recipe_name(k) for k in known) or 'none'})")
+
+    def recipe(self, element: str, recipe: str | None = None) -> str:
+        "The short name of that recipe, e.g. 'FEFF 9 SCF'."
+        return recipe_name(self.recipe_label(element, recipe))
 
     def note(self, element: str) -> str:
         "'' for a well-trained element, else a warning for that element's predictions."
@@ -82,25 +92,37 @@ class Predictor:
             materials = sorted({parse_spectrum_id(i)[0] for i in ids})
             folders = [root/src/m for src in ('feff-cu', 'feff-family') for m in materials if (root/src/m).is_dir()]
             records = [r for folder in folders for r in read_feff_material(folder)]
+            records += [r for name, options in SHARED_TABLES.items() if (root/name).is_dir()
+                        for r in read_spectra(root/name, progress=False, materials=materials, **options)[0]]
         recipes, wanted = self.card['training_data']['recipes'], set(ids)
         records = [r for r in records if r.id in wanted and r.recipe in recipes.get(r.element, [])]
         missing = wanted - {r.id for r in records}
         if missing:
             raise MemxInputError(f'{len(missing)} of the {len(ids)} test spectra of this model are not in the data given, '
                                  f'e.g. {sorted(missing)[0]}: pass the data the model was trained on')
-        return prepare(records, windows=self.windows, split={'train': [], 'valid': [], 'test': ids})
+        return prepare(records, windows=self.windows, split={'train': [], 'valid': [], 'test': ids},
+                       recipes='all' if self.card.get('recipe_index') else 'one')
 
 # %% ../nbs/12_predict.ipynb #31908979
+def _graphs(predictor: Predictor, s, sites: list[int], recipe: str | None) -> list:
+    "Site graphs for the network; a recipe-aware one also gets each site's recipe index."
+    graphs = site_graphs(s, sites, predictor.spec)
+    if predictor.model.config.recipes:
+        for g, i in zip(graphs, sites):
+            g.recipe = torch.tensor([predictor.card['recipe_index'].index(predictor.recipe_label(s[i].specie.symbol, recipe))])
+    return graphs
+
 def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: bool, symprec: float,
-                chunk: int) -> pd.DataFrame:
+                chunk: int, recipe: str | None = None) -> pd.DataFrame:
     "The prediction table of one checked structure: its distinct (or every) site, then the average per element."
     chosen = absorbing_sites(s, elements, sites)
     missing = sorted({s[j].specie.symbol for j in chosen} - set(predictor.windows))
     if missing:
         raise MemxInputError(f"this model was not trained on {', '.join(missing)} (it covers {', '.join(predictor.windows)})")
+    for el in sorted({s[j].specie.symbol for j in chosen}): predictor.recipe_label(el, recipe)   # a recipe it knows
     groups = equivalent_sites(s, chosen, symprec)
     reps = list(groups)
-    mu = np.concatenate([predict_graphs(predictor.model, site_graphs(s, reps[k:k + chunk], predictor.spec))
+    mu = np.concatenate([predict_graphs(predictor.model, _graphs(predictor, s, reps[k:k + chunk], recipe))
                          for k in range(0, len(reps), chunk)])
     rows = sorted((m, 1, k) for k, r in enumerate(reps) for m in groups[r]) if all_sites else \
            [(r, len(groups[r]), k) for k, r in enumerate(reps)]
@@ -118,8 +140,8 @@ def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: 
 
 def predict(structures, elements=None, sites=None, predictor: Predictor | None = None, progress: bool = True,
             all_sites: bool = False, allow_overlap: bool = False, symprec: float = 0.01,
-            chunk: int = 256) -> pd.DataFrame:
-    "Spectra of the distinct absorbing sites (every site if `all_sites`) and their average per element, as a tidy table."
+            chunk: int = 256, recipe: str | None = None) -> pd.DataFrame:
+    "Spectra of the distinct absorbing sites (every site if `all_sites`) and their average per element, as a tidy table; `recipe`: which FEFF recipe to predict (a recipe-aware model)."
     predictor = predictor or Predictor.load()
     if not isinstance(structures, (list, tuple)): structures = [structures]
     tables, problems, seen = [], [], set()
@@ -129,7 +151,7 @@ def predict(structures, elements=None, sites=None, predictor: Predictor | None =
             with labelled_errors(label):
                 name, s = named_structure(source, allow_overlap, label)
                 name = name if name not in seen else f'{name}#{i}'
-                tables.append(_site_table(name, s, predictor, elements, sites, all_sites, symprec, chunk))
+                tables.append(_site_table(name, s, predictor, elements, sites, all_sites, symprec, chunk, recipe))
                 seen.add(name)
         except (MemxInputError, FileNotFoundError) as e:
             if len(structures) == 1: raise
@@ -137,7 +159,7 @@ def predict(structures, elements=None, sites=None, predictor: Predictor | None =
     if not tables:
         raise MemxInputError('nothing to predict: ' + '; '.join(problems))
     out = pd.concat(tables, ignore_index=True)
-    out['recipe'] = out.element.map({e: predictor.recipe(e) for e in out.element.unique()})
+    out['recipe'] = out.element.map({e: predictor.recipe(e, recipe) for e in out.element.unique()})
     out['note'] = out.element.map({e: predictor.note(e) for e in out.element.unique()})
     return out
 
@@ -182,12 +204,14 @@ def _scores(pred, y, elements) -> dict:
 # %% ../nbs/12_predict.ipynb #b3832a6d
 def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelConfig = ModelConfig(),
                     train_config: TrainConfig = TrainConfig(), spec: GraphSpec = GraphSpec(),
-                    split_by: str = 'material', progress: bool = True) -> Predictor:
-    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card."
+                    split_by: str = 'material', progress: bool = True, recipes: str = 'one') -> Predictor:
+    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card; `recipes='all'`: a recipe-aware network on every recipe."
     run_dir = Path(run_dir)
-    data = prepare(records, split_by=split_by, seed=train_config.seed)
+    data = prepare(records, split_by=split_by, seed=train_config.seed, recipes=recipes)
     save_split(data.split, run_dir/'split.json')
-    graphs = data.graphs(spec, progress=progress)
+    index = data.recipes if recipes == 'all' else []
+    model_config = replace(model_config, recipes=len(index))
+    graphs = data.graphs(spec, progress=progress, recipes=index or None)
     seed_everything(train_config.seed)
     model = MemXanes(model_config)
     history = fit(model, graphs['train'], graphs['valid'], train_config, run_dir, progress)
@@ -197,14 +221,16 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
                  'nearest neighbours': knn_baseline(environment_fingerprint(train), train.y.numpy(), element_of(train),
                                                     environment_fingerprint(test), els)}
     model_scores = _scores(predict_graphs(model, test), y, els)
-    recipes = {}
-    for r in data.records: recipes.setdefault(r.element, sorted({r.recipe, *recipes.get(r.element, [])}))
+    counts = Counter((r.element, r.recipe) for r in data.records)
+    by_element = {e: sorted(k for el, k in counts if el == e) for e in dict.fromkeys(el for el, _ in counts)}
     card = {
         'name': 'memx MEM-XANES', 'date': datetime.date.today().isoformat(), 'code': _code_version(),
-        'training_data': {'sources': sorted({r.source for r in data.records}), 'recipes': recipes},
+        'training_data': {'sources': sorted({r.source for r in data.records}), 'recipes': by_element},
+        'main_recipe': {e: max(labels, key=lambda k: counts[e, k]) for e, labels in by_element.items()},
+        'recipe_index': index,
         'elements': list(data.windows), 'windows_eV': {e: [w.start, w.end] for e, w in data.windows.items()},
         'element_windows': {e: {'start_eV': w.start, 'end_eV': round(w.end, 4), 'step_eV': w.step, 'points': w.n,
-                                'recipe': recipes.get(e, [])} for e, w in data.windows.items()},
+                                'recipe': by_element.get(e, [])} for e, w in data.windows.items()},
         'counts': data.counts.to_dict(orient='index'),
         'train_counts': data.counts['train'].to_dict(),
         'few_data_elements': [e for e, n in data.counts['train'].items() if n < MIN_TRAIN],

@@ -57,6 +57,8 @@ CASES = {   # name: (file name, file content, extra arguments, what the message 
     'an atom with no neighbour': ('lonely.cif', cif(Structure(Lattice.cubic(20), ['Fe'], [[0, 0, 0]])), [],
                                   'site 0 (Fe) has no neighbour within 8.0 A'),
     'a file that is not there': (None, None, [], 'no structure file at'),
+    'a recipe the model does not know': ('nio.cif', cif(NIO), ['--recipe', 'FEFF 8'],
+                                         "does not predict Ni in the recipe 'FEFF 8' (it predicts it in: FEFF"),
 }
 
 
