@@ -20,9 +20,9 @@ log = logging.getLogger('memx')
 # %% auto #0
 __all__ = ['log', 'MIN_GAP', 'PAPER_STEP', 'MP_RECIPE', 'SHARED_TABLES', 'closest_pair', 'check_structure', 'read_structure',
            'absorbing_sites', 'equivalent_sites', 'spectrum_id', 'parse_spectrum_id', 'SiteSpectrum', 'make_record',
-           'Skip', 'read_xmu', 'feff_recipe', 'recipe_name', 'read_feff_material', 'read_feff_tree', 'write_feff_site',
-           'read_spectra_table', 'read_paper_dataset', 'read_paper_cif', 'mp_record', 'read_mp_documents',
-           'download_mp_xanes', 'shared_data_dir', 'read_spectra', 'load_shared']
+           'Skip', 'read_xmu', 'feff_recipe', 'recipe_name', 'read_feff_material', 'pick_materials', 'read_feff_tree',
+           'write_feff_site', 'read_spectra_table', 'read_paper_dataset', 'read_paper_cif', 'mp_record',
+           'read_mp_documents', 'download_mp_xanes', 'shared_data_dir', 'read_spectra', 'load_shared']
 
 # %% ../nbs/01_data.ipynb #68b63074
 MIN_GAP = 0.5  # atoms closer than this fraction of the sum of their covalent radii overlap
@@ -297,15 +297,21 @@ def read_feff_material(folder, source: str | None = None, skipped: list | None =
     return out
 
 # %% ../nbs/01_data.ipynb #3f8c3fa5
+def pick_materials(names: list[str], materials: int | Iterable[str], seed: int = 0) -> list[str]:
+    "`materials` random names of `names` (seeded) if it is a count, else the names it lists."
+    if isinstance(materials, int): return random.Random(seed).sample(names, min(materials, len(names)))
+    wanted = set(materials)
+    return [n for n in names if n in wanted]
+
 def read_feff_tree(root, elements: Iterable[str] | None = None, source: str | None = None,
-                   progress: bool = True, materials: int | None = None,
+                   progress: bool = True, materials: int | Iterable[str] | None = None,
                    seed: int = 0) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Every site spectrum under `root/<material>/FEFF-XANES/` (of `elements`; of `materials` random materials, seeded)."
+    "Every site spectrum under `root/<material>/FEFF-XANES/` (of `elements`; of `materials`: how many random ones, seeded, or which)."
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"no FEFF data folder at {root}")
     folders = sorted(p for p in root.iterdir() if p.is_dir())
-    if materials: folders = random.Random(seed).sample(folders, min(materials, len(folders)))
+    if materials: folders = [root/name for name in pick_materials([p.name for p in folders], materials, seed)]
     records, skipped = [], []
     for folder in tqdm(folders, desc=f'reading {root.name}', disable=not progress, leave=False):
         records += read_feff_material(folder, source, skipped)
@@ -370,10 +376,8 @@ def read_spectra_table(table, structures=None, recipe: str | None = None, step: 
         raise MemxInputError(f"{table}: no e_step_eV column: give the grid step (step=, --step on the command line)")
     if 'recipe' not in df.columns and recipe is None:
         raise MemxInputError(f"{table}: no recipe column: name how the spectra were computed (recipe=, --recipe)")
-    if materials:     # how many random materials (seeded), or which
-        names = sorted(df.material.astype(str).unique())
-        materials = random.Random(seed).sample(names, min(materials, len(names))) if isinstance(materials, int) else materials
-        df = df[df.material.astype(str).isin(set(materials))]
+    if materials:
+        df = df[df.material.astype(str).isin(pick_materials(sorted(df.material.astype(str).unique()), materials, seed))]
     source = source or folder.name
     extra = [c for c in df.columns if c not in {*mu_cols, *e_cols, 'material', 'site', 'element', 'recipe'}]
     records, skipped, cache = [], [], {}
@@ -510,9 +514,9 @@ def read_spectra(path, progress: bool = True, **table) -> tuple[list[SiteSpectru
 SHARED_TABLES = {'feff-omnixas': {'step': 0.25}}   # how to read the shared tables (their README: a 0.25 eV grid)
 
 def load_shared(root=None, sources: Iterable[str] = ('feff-cu', 'feff-family', 'mem-xanes-paper'),
-                progress: bool = True, sample: dict[str, int] | None = None,
+                progress: bool = True, sample: dict[str, int | list[str]] | None = None,
                 seed: int = 0) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Every spectrum of the chosen `sources` in the shared data folder (`feff-omnixas` too); `sample`: source -> how many random materials."
+    "Every spectrum of the chosen `sources` in the shared data folder (`feff-omnixas` too); `sample`: source -> how many random materials, or which."
     root = Path(root) if root else shared_data_dir()
     records, skipped = [], []
     for name in sources:

@@ -16,7 +16,7 @@ from .graphs import GraphSpec, GraphSet, cached_graph_set
 from .splits import PARTS, split_ids, split_indices
 
 # %% auto #0
-__all__ = ['one_recipe_per_element', 'TrainingData', 'prepare']
+__all__ = ['one_recipe_per_element', 'TrainingData', 'prepare', 'recipe_pairs']
 
 # %% ../nbs/08_dataset.ipynb #8c829fdd
 def one_recipe_per_element(records: list[SiteSpectrum]) -> tuple[list[SiteSpectrum], list[Skip]]:
@@ -68,8 +68,8 @@ def _count(records) -> Counter: return Counter(r.element for r in records)
 
 def prepare(records: list[SiteSpectrum], windows: dict[str, EnergyWindow] | None = None, split: dict | None = None,
             split_by: str = 'material', seed: int = 0, n: int = GRID_POINTS, step: float = PAPER_STEP,
-            tolerance: float = ONSET_TOLERANCE, recipes: str = 'one') -> TrainingData:
-    "Deduplicate, keep one recipe per element (`recipes='all'`: every recipe), apply the four physical filters, regrid and split `records`."
+            tolerance: float = ONSET_TOLERANCE, recipes: str = 'one', test_materials=()) -> TrainingData:
+    "Deduplicate, keep one recipe per element (`recipes='all'`: every recipe), apply the four physical filters, regrid and split `records` (`test_materials`: crystals held out for test)."
     if recipes not in ('one', 'all'): raise ValueError(f"recipes must be 'one' or 'all', got {recipes!r}")
     stages = {'input': _count(records)}
     records, skipped = deduplicate(records); stages['unique'] = _count(records)
@@ -80,10 +80,16 @@ def prepare(records: list[SiteSpectrum], windows: dict[str, EnergyWindow] | None
     main_keys = {r.key for r in main}     # each element's window follows its main recipe
     windows = windows or energy_windows([r for r in records if r.key in main_keys], n, step, tolerance)
     y, records, skips = regrid(records, windows, tolerance); skipped += skips; stages['on grid'] = _count(records)
-    split = split or split_ids(records, split_by, seed=seed)
+    split = split or split_ids(records, split_by, seed=seed, test_materials=test_materials)
     for name, rows in split_indices(records, split).items():
         stages[name] = _count(records[i] for i in rows)
     counts = pd.DataFrame(stages).fillna(0).astype(int)
     from pymatgen.core import Element
     counts = counts.sort_index(key=lambda els: els.map(lambda e: Element(e).Z))
     return TrainingData(records, y, {el: windows[el] for el in counts.index if el in windows}, split, counts, skipped)
+
+# %% ../nbs/08_dataset.ipynb #4167e846
+def recipe_pairs(records: list[SiteSpectrum], first: str, second: str) -> list[tuple[int, int]]:
+    "Row pairs (i, j): the same site computed with recipe `first` (row i of `records`) and with `second` (row j)."
+    rows = {r.key: i for i, r in enumerate(records)}
+    return [(i, rows[r.id, second]) for i, r in enumerate(records) if r.recipe == first and (r.id, second) in rows]

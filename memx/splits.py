@@ -5,6 +5,7 @@
 # %% ../nbs/06_splits.ipynb #1c7b553b
 from __future__ import annotations
 import json
+from typing import Iterable
 from pathlib import Path
 import numpy as np
 
@@ -25,15 +26,17 @@ def _assign(groups: list[str], fractions, seed: int) -> dict[str, str]:
     return {uniq[i]: PARTS[p] for i, p in zip(order, part_of)}
 
 # %% ../nbs/06_splits.ipynb #27bbb5ae
-def split_ids(records, by: str = 'material', fractions=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, list[str]]:
-    "Spectrum ids per part; `by='material'` keeps each crystal (and its analogues) in one part, `by='spectrum'` is the paper's."
+def split_ids(records, by: str = 'material', fractions=(0.8, 0.1, 0.1), seed: int = 0,
+              test_materials: Iterable[str] = ()) -> dict[str, list[str]]:
+    "Spectrum ids per part; `by='material'` keeps each crystal (and its analogues) in one part, `by='spectrum'` is the paper's; crystals in `test_materials` all go to the test part."
     key = {'material': lambda r: r.parent, 'spectrum': lambda r: r.id}.get(by)
     if key is None:
         raise ValueError(f"by must be 'material' or 'spectrum', not {by!r}")
     part_of = _assign([key(r) for r in records], fractions, seed)
     out = {p: {} for p in PARTS}
+    held = set(test_materials)
     for r in records:
-        out[part_of[key(r)]][r.id] = None
+        out['test' if r.parent in held else part_of[key(r)]][r.id] = None
     return {p: list(ids) for p, ids in out.items()}
 
 def split_indices(records, split: dict[str, list[str]]) -> dict[str, np.ndarray]:
