@@ -11,7 +11,7 @@ from pymatgen.core import Element
 from .elements import ABSORBERS
 
 # %% auto #0
-__all__ = ['mae', 'r2', 'element_of', 'per_element', 'weighted', 'energy_bin_errors', 'quantile_examples',
+__all__ = ['mae', 'r2', 'element_of', 'per_element', 'weighted', 'energy_bin_errors', 'quantile_examples', 'edge_position',
            'environment_fingerprint', 'element_mean_baseline', 'knn_baseline']
 
 # %% ../nbs/11_evaluate.ipynb #8ae57d02
@@ -57,6 +57,18 @@ def quantile_examples(pred: np.ndarray, y: np.ndarray, quantiles=(0.25, 0.75)) -
     "Index of the spectrum whose own MAE is closest to each quantile of all spectra's MAE."
     per = np.abs(pred - y).mean(1)
     return {q: int(np.abs(per - np.quantile(per, q)).argmin()) for q in quantiles}
+
+# %% ../nbs/11_evaluate.ipynb #195a89b2
+def edge_position(mu: np.ndarray, energies: np.ndarray, level: float = 0.5) -> np.ndarray:
+    "Energy (eV) where each row of `mu` (normalised, on `energies`) first reaches `level`, interpolated; NaN where it never does."
+    mu = np.atleast_2d(mu)
+    above = mu >= level
+    k = above.argmax(1)
+    out = np.where(above.any(1), float(energies[0]), np.nan)
+    rows = np.flatnonzero(above.any(1) & (k > 0))
+    lo, hi = mu[rows, k[rows] - 1], mu[rows, k[rows]]
+    out[rows] = energies[k[rows] - 1] + (level - lo) / (hi - lo) * (energies[k[rows]] - energies[k[rows] - 1])
+    return out
 
 # %% ../nbs/11_evaluate.ipynb #ef957597
 @lru_cache(maxsize=None)

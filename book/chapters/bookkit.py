@@ -1,13 +1,16 @@
 """The book's plumbing, shared by its chapters (science code lives in `memx`): where a chapter caches its
-results, the two network sizes it trains, and the test spectra of a trained model."""
+results, the two network sizes it trains, subsets of graph sets, the recipe bridge of the shared data, and the
+test spectra of a trained model."""
 from __future__ import annotations
 import hashlib, json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
-from memx.data import read_spectra
-from memx.graphs import cached_graph_set
+import pandas as pd
+import torch
+from memx.data import read_spectra, shared_data_dir
+from memx.graphs import GraphSet, cached_graph_set
 from memx.model import MemXanes, ModelConfig
 from memx.predict import Predictor
 from memx.train import TrainConfig, fit, seed_everything
@@ -27,21 +30,45 @@ def results_store(chapter: str, settings: dict, quick: bool, results_dir=None) -
 
 
 def train_network(train_set, valid_set, settings: dict, seed: int, epochs: int | None = None, patience: int | None = None,
-          heads: int | None = None, run_dir=None) -> tuple[MemXanes, 'pd.DataFrame']:
-    "A network of `settings['widths']` (layer 4 with `heads` if given) trained by `memx.train.fit`: (model, history)."
+          heads: int | None = None, run_dir=None, recipes: int = 0) -> tuple[MemXanes, pd.DataFrame]:
+    "A network of `settings['widths']` (layer 4 with `heads` if given; told `recipes` recipes apart) trained by `memx.train.fit`: (model, history)."
     epochs = epochs or settings['epochs']
     seed_everything(seed)
-    config = MODELS[settings['widths']]
+    config = replace(MODELS[settings['widths']], recipes=recipes)
     model = MemXanes(config if heads is None else replace(config, heads=heads))
     tc = TrainConfig(lr=settings['lr'], batch_size=settings['batch_size'], max_epochs=epochs,
                      patience=patience or max(10, epochs // 3), seed=seed)
     return model, fit(model, train_set, valid_set, tc, run_dir, progress=False)
 
 
+def subset(gset: GraphSet, mask) -> GraphSet:
+    "The graphs of `gset` where `mask` is true, as a new GraphSet."
+    return GraphSet([gset[i] for i in np.flatnonzero(mask)])
+
+
+def as_recipe(gset: GraphSet, index: int) -> GraphSet:
+    "A copy of `gset` whose graphs all ask for recipe `index` (to predict the same sites in another recipe)."
+    graphs = [gset[i] for i in range(len(gset))]
+    for g in graphs: g.recipe = torch.tensor([index])
+    return GraphSet(graphs)
+
+
+def bridge_materials(root=None) -> dict[str, list[str]]:
+    """The shared data's recipe bridge: crystals with a site in `feff-family` (FEFF 10) that `feff-cu` or
+    `feff-omnixas` (FEFF 9) also computed, per FEFF 9 source (read from folder names and the table's first columns)."""
+    root = Path(root or shared_data_dir())
+    family = {(m.name, int(d.name.split('_')[0]), d.name.split('_')[1]) for m in (root/'feff-family').iterdir()
+              if (m/'FEFF-XANES').is_dir() for d in (m/'FEFF-XANES').iterdir()}
+    omni = pd.read_csv(root/'feff-omnixas'/'spectra.csv', usecols=['material', 'site', 'element'])
+    in_omni = set(zip(omni.material.astype(str), omni.site.astype(int), omni.element))
+    return {'feff-cu': sorted({m for m, _, el in family if el == 'Cu' and (root/'feff-cu'/m).is_dir()}),
+            'feff-omnixas': sorted({m for m, s, el in family if (m, s, el) in in_omni})}
+
+
 def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int = 0):
     """A model bundle (default: the one shipped with memx) and the test spectra its card lists, found in `data_dirs`
-    (default: the shared FEFF data): (predictor, records, GraphSet). With `max_test`, every test site of the rare
-    metals is kept and Cu sites fill up the rest."""
+    (default: the shared FEFF data): (predictor, records, GraphSet). With `max_test`, every test site of the metals
+    with few training spectra is kept and a random sample of the well-trained metals' sites fills up the rest."""
     predictor = Predictor.load(model_path)
     card = predictor.card
     data = predictor.test_data([r for d in data_dirs for r in read_spectra(d, progress=False)[0]] if data_dirs else None)
@@ -49,9 +76,9 @@ def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int
           f"{card['best_epoch']}); {len(card['split']['test_ids'])} test spectra on its card, never used in training")
     rows = data.part('test')
     if max_test and len(rows) > max_test:
-        is_cu = np.array([data.records[i].element == 'Cu' for i in rows])
-        keep = rows[~is_cu][:max_test]
-        fill = np.random.default_rng(seed).choice(rows[is_cu], max(0, max_test - len(keep)), replace=False)
+        rare = np.isin([data.records[i].element for i in rows], card.get('few_data_elements', []))
+        keep = rows[rare][:max_test]
+        fill = np.random.default_rng(seed).choice(rows[~rare], max(0, max_test - len(keep)), replace=False)
         rows = np.sort(np.concatenate([keep, fill]))
     records = [data.records[i] for i in rows]
     test = cached_graph_set(records, data.y[rows], predictor.spec, progress=False)
