@@ -16,15 +16,20 @@ from .graphs import GraphSpec, GraphSet, cached_graph_set
 from .splits import PARTS, split_ids, split_indices
 
 # %% auto #0
-__all__ = ['one_recipe_per_element', 'TrainingData', 'prepare', 'recipe_pairs']
+__all__ = ['main_recipes', 'one_recipe_per_element', 'TrainingData', 'prepare', 'recipe_pairs']
 
 # %% ../nbs/08_dataset.ipynb #8c829fdd
-def one_recipe_per_element(records: list[SiteSpectrum]) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Keep each element's most common recipe (ties: the first seen); skip the rest."
+def main_recipes(records: list[SiteSpectrum]) -> dict[str, str]:
+    "Each element's most common recipe (ties: the first seen): its main recipe."
     counts = Counter((r.element, r.recipe) for r in records)
     best = {}
     for (el, recipe), n in counts.items():
         if n > counts.get((el, best.get(el)), 0): best[el] = recipe
+    return best
+
+def one_recipe_per_element(records: list[SiteSpectrum]) -> tuple[list[SiteSpectrum], list[Skip]]:
+    "Keep each element's main recipe; skip the rest."
+    best = main_recipes(records)
     kept, skipped = [], []
     for r in records:
         if r.recipe == best[r.element]: kept.append(r)
@@ -73,12 +78,12 @@ def prepare(records: list[SiteSpectrum], windows: dict[str, EnergyWindow] | None
     if recipes not in ('one', 'all'): raise ValueError(f"recipes must be 'one' or 'all', got {recipes!r}")
     stages = {'input': _count(records)}
     records, skipped = deduplicate(records); stages['unique'] = _count(records)
-    main, skips = one_recipe_per_element(records)
-    if recipes == 'one': records, skipped = main, skipped + skips
+    main = main_recipes(records)
+    if recipes == 'one':
+        records, skips = one_recipe_per_element(records); skipped += skips
     stages['one recipe' if recipes == 'one' else 'every recipe'] = _count(records)
     records, skips, _ = apply_filters(records); skipped += skips; stages['filtered'] = _count(records)
-    main_keys = {r.key for r in main}     # each element's window follows its main recipe
-    windows = windows or energy_windows([r for r in records if r.key in main_keys], n, step, tolerance)
+    windows = windows or energy_windows([r for r in records if r.recipe == main[r.element]], n, step, tolerance)  # the main recipe's window
     y, records, skips = regrid(records, windows, tolerance); skipped += skips; stages['on grid'] = _count(records)
     split = split or split_ids(records, split_by, seed=seed, test_materials=test_materials)
     for name, rows in split_indices(records, split).items():

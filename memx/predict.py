@@ -21,7 +21,7 @@ from .grid import EnergyWindow
 from .graphs import GraphSpec, site_graphs
 from .model import MemXanes, ModelConfig
 from .train import TrainConfig, fit, predict_graphs, seed_everything
-from .dataset import prepare, TrainingData
+from .dataset import main_recipes, prepare, TrainingData
 from .splits import save_split
 from .evaluate import (per_element, element_of, element_mean_baseline, knn_baseline,
                            environment_fingerprint, weighted)
@@ -104,12 +104,11 @@ class Predictor:
                        recipes='all' if self.card.get('recipe_index') else 'one')
 
 # %% ../nbs/12_predict.ipynb #31908979
-def _graphs(predictor: Predictor, s, sites: list[int], recipe: str | None) -> list:
-    "Site graphs for the network; a recipe-aware one also gets each site's recipe index."
+def _graphs(predictor: Predictor, s, sites: list[int], index: dict[str, int]) -> list:
+    "Site graphs for the network; a recipe-aware one also gets each site's recipe index (`index`: element -> index)."
     graphs = site_graphs(s, sites, predictor.spec)
     if predictor.model.config.recipes:
-        for g, i in zip(graphs, sites):
-            g.recipe = torch.tensor([predictor.card['recipe_index'].index(predictor.recipe_label(s[i].specie.symbol, recipe))])
+        for g, i in zip(graphs, sites): g.recipe = torch.tensor([index[s[i].specie.symbol]])
     return graphs
 
 def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: bool, symprec: float,
@@ -119,10 +118,11 @@ def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: 
     missing = sorted({s[j].specie.symbol for j in chosen} - set(predictor.windows))
     if missing:
         raise MemxInputError(f"this model was not trained on {', '.join(missing)} (it covers {', '.join(predictor.windows)})")
-    for el in sorted({s[j].specie.symbol for j in chosen}): predictor.recipe_label(el, recipe)   # a recipe it knows
+    labels = {el: predictor.recipe_label(el, recipe) for el in sorted({s[j].specie.symbol for j in chosen})}   # known recipes only
+    index = {el: predictor.card['recipe_index'].index(k) for el, k in labels.items()} if predictor.model.config.recipes else {}
     groups = equivalent_sites(s, chosen, symprec)
     reps = list(groups)
-    mu = np.concatenate([predict_graphs(predictor.model, _graphs(predictor, s, reps[k:k + chunk], recipe))
+    mu = np.concatenate([predict_graphs(predictor.model, _graphs(predictor, s, reps[k:k + chunk], index))
                          for k in range(0, len(reps), chunk)])
     rows = sorted((m, 1, k) for k, r in enumerate(reps) for m in groups[r]) if all_sites else \
            [(r, len(groups[r]), k) for k, r in enumerate(reps)]
@@ -226,7 +226,7 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
     card = {
         'name': 'memx MEM-XANES', 'date': datetime.date.today().isoformat(), 'code': _code_version(),
         'training_data': {'sources': sorted({r.source for r in data.records}), 'recipes': by_element},
-        'main_recipe': {e: max(labels, key=lambda k: counts[e, k]) for e, labels in by_element.items()},
+        'main_recipe': main_recipes(data.records),
         'recipe_index': index,
         'elements': list(data.windows), 'windows_eV': {e: [w.start, w.end] for e, w in data.windows.items()},
         'element_windows': {e: {'start_eV': w.start, 'end_eV': round(w.end, 4), 'step_eV': w.step, 'points': w.n,
