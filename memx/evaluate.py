@@ -11,8 +11,8 @@ from pymatgen.core import Element
 from .elements import ABSORBERS
 
 # %% auto #0
-__all__ = ['mae', 'r2', 'element_of', 'per_element', 'weighted', 'energy_bin_errors', 'quantile_examples', 'edge_position',
-           'environment_fingerprint', 'element_mean_baseline', 'knn_baseline']
+__all__ = ['mae', 'r2', 'element_of', 'per_element', 'weighted', 'paired_difference', 'energy_bin_errors', 'quantile_examples',
+           'edge_position', 'environment_fingerprint', 'element_mean_baseline', 'knn_baseline']
 
 # %% ../nbs/11_evaluate.ipynb #8ae57d02
 def mae(pred: np.ndarray, y: np.ndarray) -> float:
@@ -44,6 +44,14 @@ def weighted(table: pd.DataFrame) -> pd.Series:
     t = table.drop(index='all', errors='ignore')
     return pd.Series({c: np.average(t[c][ok], weights=t.n[ok]) if (ok := t[c].notna()).any() else np.nan
                       for c in ('mae', 'r2')}, name='weighted')
+
+# %% ../nbs/11_evaluate.ipynb #1bfcfe5c
+def paired_difference(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    "Mean of `a - b` (two predictors' errors on the same spectra) and its paired-bootstrap `level` interval: (mean, low, high)."
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    boot = np.random.default_rng(seed).choice(d, (n, len(d))).mean(1)
+    low, high = np.percentile(boot, [50 * (1 - level), 50 * (1 + level)])
+    return float(d.mean()), float(low), float(high)
 
 # %% ../nbs/11_evaluate.ipynb #c5b55b46
 def energy_bin_errors(pred: np.ndarray, y: np.ndarray, elements, n_bins: int = 11) -> pd.DataFrame:
