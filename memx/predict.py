@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_predict.ipynb #c2dd3d96
 from __future__ import annotations
-import datetime, json, logging, subprocess
+import copy, datetime, json, logging, subprocess
 from collections import Counter
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
@@ -204,16 +204,25 @@ def _scores(pred, y, elements) -> dict:
 # %% ../nbs/12_predict.ipynb #b3832a6d
 def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelConfig = ModelConfig(),
                     train_config: TrainConfig = TrainConfig(), spec: GraphSpec = GraphSpec(),
-                    split_by: str = 'material', progress: bool = True, recipes: str = 'one') -> Predictor:
-    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card; `recipes='all'`: a recipe-aware network on every recipe."
+                    split_by: str = 'material', progress: bool = True, recipes: str = 'one',
+                    init: Predictor | None = None) -> Predictor:
+    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card; `recipes='all'`: a recipe-aware network on every recipe; `init`: fine-tune that predictor instead (its network, windows, graphs and test crystals are kept)."
     run_dir = Path(run_dir)
-    data = prepare(records, split_by=split_by, seed=train_config.seed, recipes=recipes)
+    held = ()
+    if init is not None:
+        recipes, spec = ('all' if init.card.get('recipe_index') else 'one'), init.spec
+        wanted = set(init.card.get('split', {}).get('test_ids', []))
+        held = sorted({r.parent for r in records if r.id in wanted})   # its test crystals stay out of training
+    data = prepare(records, windows=init.windows if init else None, split_by=split_by, seed=train_config.seed,
+                   recipes=recipes, test_materials=held)
     save_split(data.split, run_dir/'split.json')
     index = data.recipes if recipes == 'all' else []
-    model_config = replace(model_config, recipes=len(index))
+    if init is not None and index != init.card.get('recipe_index', []):
+        raise MemxInputError(f"the data's recipes {index} are not the recipes {init.card['recipe_index']} this model was trained on")
     graphs = data.graphs(spec, progress=progress, recipes=index or None)
     seed_everything(train_config.seed)
-    model = MemXanes(model_config)
+    model = copy.deepcopy(init.model).float() if init else MemXanes(replace(model_config, recipes=len(index)))
+    model_config = model.config
     history = fit(model, graphs['train'], graphs['valid'], train_config, run_dir, progress)
     train, test = graphs['train'], graphs['test']
     y, els = test.y.numpy(), element_of(test)
@@ -243,4 +252,7 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         'test_baselines': {name: _scores(p, y, els) for name, p in baselines.items()},
         'metrics': 'MAE over every intensity; R2 pooled over every intensity (1 - SS_res/SS_tot, grand mean)',
     }
+    if init is not None:
+        card['fine_tuned_from'] = {k: init.card.get(k) for k in ('date', 'code', 'epochs_run', 'best_epoch', 'training')}
+        card['fine_tuned_from']['test'] = init.card.get('test', {}).get('all')
     return Predictor(model.eval(), data.windows, spec, card)
