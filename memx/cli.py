@@ -74,7 +74,7 @@ def _train(args) -> None:
     tc = TrainConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience, seed=args.seed)
     predictor = train_predictor(records, args.run_dir, mc, tc, split_by=args.split,
                                 recipes='all' if args.recipe_aware else 'one',
-                                init=Predictor.load(args.init) if args.init else None)
+                                init=Predictor.load(None if args.init == 'shipped' else args.init) if args.init else None)
     predictor.save(args.output)
     t = predictor.card['test']['all']
     print(f"model written to {args.output}: test MAE {t['mae']:.4f}, R2 {t['r2']:.4f} on {t['n']} spectra")
@@ -121,7 +121,7 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument('--split', default='material', choices=['material', 'spectrum'])
     tr.add_argument('--recipe-aware', action='store_true',
                     help='train on every recipe of each element, with the recipe as an input (default: its main recipe only)')
-    tr.add_argument('--init', metavar='MODEL', help='fine-tune this model (e.g. memx/weights/memx-feff.pt): its network, '
+    tr.add_argument('--init', metavar='MODEL', help="fine-tune this model ('shipped': the model shipped with memx): its network, "
                                                     'energy windows and test crystals are kept; --heads and --recipe-aware are ignored')
     tr.set_defaults(run=_train)
     add_simulate_parser(sub)

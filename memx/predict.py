@@ -64,6 +64,15 @@ class Predictor:
         return cls(MemXanes.from_dict(d['model']), {e: EnergyWindow.from_dict(w) for e, w in d['windows'].items()},
                    GraphSpec(**d['spec']), d['card'])
 
+    def training_summary(self) -> str:
+        "How the network was trained, from its card: e.g. '165 epochs (best 135) at lr 0.001, then fine-tuned 27 epochs (best 17) at lr 0.0003'."
+        chain, card = [], self.card
+        while card:
+            n = card.get('epochs_run')
+            chain.append(f"{n} epoch{'' if n == 1 else 's'} (best {card.get('best_epoch')}) at lr {card.get('training', {}).get('lr')}")
+            card = card.get('fine_tuned_from')
+        return ', then fine-tuned '.join(reversed(chain))
+
     def recipe_label(self, element: str, recipe: str | None = None) -> str:
         "The recipe `element` is predicted in: `recipe` (a label or a short name such as 'FEFF 10 no-SCF'), else the element's main one."
         known = self.card.get('recipe_index') or self.card.get('training_data', {}).get('recipes', {}).get(element, [])
@@ -253,6 +262,6 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         'metrics': 'MAE over every intensity; R2 pooled over every intensity (1 - SS_res/SS_tot, grand mean)',
     }
     if init is not None:
-        card['fine_tuned_from'] = {k: init.card.get(k) for k in ('date', 'code', 'epochs_run', 'best_epoch', 'training')}
+        card['fine_tuned_from'] = {k: init.card.get(k) for k in ('date', 'code', 'epochs_run', 'best_epoch', 'training', 'fine_tuned_from')}
         card['fine_tuned_from']['test'] = init.card.get('test', {}).get('all')
     return Predictor(model.eval(), data.windows, spec, card)

@@ -53,3 +53,23 @@ def test_missing_file_and_missing_weights(tmp_path):
     assert r.returncode == 2 and 'no structure file' in r.stderr
     r = memx('predict', 'NiO', '--model', tmp_path/'none.pt')
     assert r.returncode == 2 and 'no model weights' in r.stderr
+
+
+def test_train_then_fine_tune(tmp_path):
+    "`memx train` makes a model from a FEFF tree; `--init` fine-tunes it, keeping its windows and test crystals."
+    import numpy as np
+    from memx.data import write_feff_site
+    from memx.predict import Predictor
+    for n, a in enumerate(np.linspace(3.9, 4.5, 24)):
+        nio = Structure.from_spacegroup('Fm-3m', Lattice.cubic(a), ['Ni', 'O'], [[0, 0, 0], [.5, .5, .5]])
+        e = np.arange(8328, 8400, 0.5)
+        write_feff_site(tmp_path/'tree', f'toy-{n}', nio, 0, e, 1 / (1 + np.exp(-(e - 8333 - 10 * (a - 4)))))
+    first = memx('train', tmp_path/'tree', '-o', tmp_path/'a.pt', '--run-dir', tmp_path/'r1', '--epochs', 2, '--batch-size', 8)
+    assert first.returncode == 0, first.stderr
+    tuned = memx('train', tmp_path/'tree', '--init', tmp_path/'a.pt', '-o', tmp_path/'b.pt', '--run-dir', tmp_path/'r2',
+                 '--epochs', 1, '--batch-size', 8)
+    assert tuned.returncode == 0, tuned.stderr
+    a, b = Predictor.load(tmp_path/'a.pt'), Predictor.load(tmp_path/'b.pt')
+    assert b.windows == a.windows and set(a.card['split']['test_ids']) <= set(b.card['split']['test_ids'])
+    assert b.card['fine_tuned_from']['date'] == a.card['date'] and b.card['epochs_run'] == 1
+    assert b.training_summary().startswith('2 epochs') and 'then fine-tuned 1 epoch ' in b.training_summary()

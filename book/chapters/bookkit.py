@@ -72,8 +72,8 @@ def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int
     predictor = Predictor.load(model_path)
     card = predictor.card
     data = predictor.test_data([r for d in data_dirs for r in read_spectra(d, progress=False)[0]] if data_dirs else None)
-    print(f"model: {model_path or 'the model shipped with memx'} ({card['date']}, {card['code']}, best epoch "
-          f"{card['best_epoch']}); {len(card['split']['test_ids'])} test spectra on its card, never used in training")
+    print(f"model: {model_path or 'the model shipped with memx'} ({card['date']}, {card['code']}; "
+          f"{predictor.training_summary()}); {len(card['split']['test_ids'])} test spectra on its card, never used in training")
     rows = data.part('test')
     if max_test and len(rows) > max_test:
         rare = np.isin([data.records[i].element for i in rows], card.get('few_data_elements', []))
