@@ -188,4 +188,11 @@ d = { 'settings': { 'branch': 'main',
                             'memx.train.l1': ('train.html#l1', 'memx/train.py'),
                             'memx.train.pick_device': ('train.html#pick_device', 'memx/train.py'),
                             'memx.train.predict_graphs': ('train.html#predict_graphs', 'memx/train.py'),
-                            'memx.train.seed_everything': ('train.html#seed_everything', 'memx/train.py')}}}
+                            'memx.train.seed_everything': ('train.html#seed_everything', 'memx/train.py')},
+            'memx.uncertainty': { 'memx.uncertainty._conformal_quantile': ('uncertainty.html#_conformal_quantile', 'memx/uncertainty.py'),
+                                  'memx.uncertainty.applicability': ('uncertainty.html#applicability', 'memx/uncertainty.py'),
+                                  'memx.uncertainty.conformal_scales': ('uncertainty.html#conformal_scales', 'memx/uncertainty.py'),
+                                  'memx.uncertainty.coverage': ('uncertainty.html#coverage', 'memx/uncertainty.py'),
+                                  'memx.uncertainty.embeddings': ('uncertainty.html#embeddings', 'memx/uncertainty.py'),
+                                  'memx.uncertainty.ensemble_predict': ('uncertainty.html#ensemble_predict', 'memx/uncertainty.py'),
+                                  'memx.uncertainty.intervals': ('uncertainty.html#intervals', 'memx/uncertainty.py')}}}
