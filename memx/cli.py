@@ -13,7 +13,7 @@ from .structures import EXAMPLES, named_structure, structure_name
 from .graphs import GraphSpec, site_graphs
 from .model import ModelConfig
 from .train import TrainConfig
-from .predict import Predictor, predict, plot_predictions, train_predictor
+from .predict import Predictor, predict, plot_predictions, train_ensemble, train_predictor
 from .simulate import add_simulate_parser
 
 log = logging.getLogger('memx')
@@ -72,12 +72,16 @@ def _train(args) -> None:
         records += recs
     mc = ModelConfig(heads=args.heads)
     tc = TrainConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience, seed=args.seed)
-    predictor = train_predictor(records, args.run_dir, mc, tc, split_by=args.split,
-                                recipes='all' if args.recipe_aware else 'one',
-                                init=Predictor.load(None if args.init == 'shipped' else args.init) if args.init else None)
+    recipes, init = 'all' if args.recipe_aware else 'one', Predictor.load(None if args.init == 'shipped' else args.init) if args.init else None
+    if args.ensemble > 1:
+        predictor = train_ensemble(records, args.run_dir, args.ensemble, mc, tc, split_by=args.split, recipes=recipes, init=init)
+    else:
+        predictor = train_predictor(records, args.run_dir, mc, tc, split_by=args.split, recipes=recipes, init=init)
     predictor.save(args.output)
     t = predictor.card['test']['all']
-    print(f"model written to {args.output}: test MAE {t['mae']:.4f}, R2 {t['r2']:.4f} on {t['n']} spectra")
+    print(f"model written to {args.output}: test MAE {t['mae']:.4f}, R2 {t['r2']:.4f} on {t['n']} spectra"
+          + (f"; {100 * c['coverage']:.0f} % of test intensities inside the {100 * predictor.card['uncertainty']['level']:.0f} % interval"
+             if (c := predictor.card.get('uncertainty', {}).get('test_coverage', {}).get('all')) else ''))
 
 # %% ../nbs/13_cli.ipynb #f964edad
 def parser() -> argparse.ArgumentParser:
@@ -123,6 +127,8 @@ def parser() -> argparse.ArgumentParser:
                     help='train on every recipe of each element, with the recipe as an input (default: its main recipe only)')
     tr.add_argument('--init', metavar='MODEL', help="fine-tune this model ('shipped': the model shipped with memx): its network, "
                                                     'energy windows and test crystals are kept; --heads and --recipe-aware are ignored')
+    tr.add_argument('--ensemble', type=int, default=1, metavar='N',
+                    help='train N networks of seeds SEED..SEED+N-1 on one split (with --init: each fine-tuned from it), with calibrated 90 %% intervals (default 1: one network)')
     tr.set_defaults(run=_train)
     add_simulate_parser(sub)
     for command in sub.choices.values():

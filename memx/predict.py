@@ -6,7 +6,7 @@
 from __future__ import annotations
 import copy, datetime, json, logging, subprocess
 from collections import Counter
-from dataclasses import dataclass, asdict, replace
+from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -23,32 +23,45 @@ from .model import MemXanes, ModelConfig
 from .train import TrainConfig, fit, predict_graphs, seed_everything
 from .dataset import main_recipes, prepare, TrainingData
 from .splits import save_split
+from .uncertainty import conformal_scales, coverage, intervals
 from .evaluate import (per_element, element_of, element_mean_baseline, knn_baseline,
                            environment_fingerprint, weighted)
 
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'SHIPPED', 'MIN_TRAIN', 'Predictor', 'predict', 'plot_predictions', 'train_predictor']
+__all__ = ['log', 'SHIPPED', 'MIN_TRAIN', 'Predictor', 'predict', 'plot_predictions', 'training_data', 'train_predictor',
+           'train_ensemble']
 
 # %% ../nbs/12_predict.ipynb #ecf2b5de
 SHIPPED = Path(memx.__file__).parent/'weights'/'memx-feff.pt'
 MIN_TRAIN = 100   # elements with fewer training spectra are flagged as unreliable in the card and in predictions
 
+def _half(model: MemXanes) -> dict:
+    "A network as a dict, its floating-point weights in float16."
+    d = model.to_dict()
+    d['state'] = {k: v.half() if v.is_floating_point() else v for k, v in d['state'].items()}
+    return d
+
 @dataclass
 class Predictor:
-    "A trained network with its energy windows, graph settings and model card."
+    "A trained network (with `ensemble`: the other members of a deep ensemble) with its energy windows, graph settings and model card."
     model: MemXanes
     windows: dict[str, EnergyWindow]
     spec: GraphSpec
     card: dict
+    ensemble: list[MemXanes] = field(default_factory=list)
+
+    @property
+    def members(self) -> list[MemXanes]:
+        "Every network of the bundle: `model` first."
+        return [self.model, *self.ensemble]
 
     def save(self, path) -> Path:
-        "Write the bundle to `path` (weights as float16: a few MB) and its card, readable, beside it as JSON."
-        d = self.model.to_dict()
-        d['state'] = {k: v.half() if v.is_floating_point() else v for k, v in d['state'].items()}
+        "Write the bundle to `path` (weights as float16: a few MB a network) and its card, readable, beside it as JSON."
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({'model': d, 'windows': {e: w.as_dict() for e, w in self.windows.items()},
+        torch.save({'model': _half(self.model), 'ensemble': [_half(m) for m in self.ensemble],
+                    'windows': {e: w.as_dict() for e, w in self.windows.items()},
                     'spec': asdict(self.spec), 'card': self.card}, path)
         path.with_suffix('.card.json').write_text(json.dumps(self.card, indent=1))
         return path
@@ -62,7 +75,17 @@ class Predictor:
                                                                    if path == SHIPPED else ''))
         d = torch.load(path, weights_only=False, map_location='cpu')
         return cls(MemXanes.from_dict(d['model']), {e: EnergyWindow.from_dict(w) for e, w in d['windows'].items()},
-                   GraphSpec(**d['spec']), d['card'])
+                   GraphSpec(**d['spec']), d['card'], [MemXanes.from_dict(m).eval() for m in d.get('ensemble', [])])
+
+    def spectra(self, graphs) -> np.ndarray:
+        "Every member's spectra of `graphs` (members, n, points): the prediction is their mean, the spread their standard deviation."
+        return np.stack([predict_graphs(m, graphs) for m in self.members])
+
+    def bounds(self, mean: np.ndarray, std: np.ndarray, elements) -> tuple[np.ndarray, np.ndarray]:
+        "The calibrated interval (lower, upper) of the card's level around `mean`; NaN for a single network (no spread to calibrate)."
+        scales = self.card.get('uncertainty', {}).get('scales')
+        if not scales: return np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+        return intervals(mean, std, elements, scales)
 
     def training_summary(self) -> str:
         "How the network was trained, from its card: e.g. '165 epochs (best 135) at lr 0.001, then fine-tuned 27 epochs (best 17) at lr 0.0003'."
@@ -131,21 +154,24 @@ def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: 
     index = {el: predictor.card['recipe_index'].index(k) for el, k in labels.items()} if predictor.model.config.recipes else {}
     groups = equivalent_sites(s, chosen, symprec)
     reps = list(groups)
-    mu = np.concatenate([predict_graphs(predictor.model, _graphs(predictor, s, reps[k:k + chunk], index))
-                         for k in range(0, len(reps), chunk)])
+    each = np.concatenate([predictor.spectra(_graphs(predictor, s, reps[k:k + chunk], index))
+                           for k in range(0, len(reps), chunk)], axis=1)   # (members, distinct sites, points)
     rows = sorted((m, 1, k) for k, r in enumerate(reps) for m in groups[r]) if all_sites else \
            [(r, len(groups[r]), k) for k, r in enumerate(reps)]
     site, mult, k = (np.array(c) for c in zip(*rows))
     els = np.array([s[i].specie.symbol for i in site])
     avg_els = list(dict.fromkeys(els))
     weights = np.array([np.where(els == el, mult, 0) for el in avg_els])   # the multiplicity-weighted average per element
-    spectra = np.vstack([mu[k], weights @ mu[k] / weights.sum(1, keepdims=True)])
-    els, n = np.concatenate([els, avg_els]), mu.shape[1]
+    rows_of = np.stack([np.vstack([m[k], weights @ m[k] / weights.sum(1, keepdims=True)]) for m in each])   # per member
+    spectra = rows_of.mean(0)
+    spread = rows_of.std(0, ddof=1) if len(rows_of) > 1 else np.full_like(spectra, np.nan)
+    els, n = np.concatenate([els, avg_els]), spectra.shape[1]
+    lower, upper = predictor.bounds(spectra, spread, els)
     return pd.DataFrame({'structure': name, 'element': els.repeat(n),
                          'site': np.concatenate([site.astype(str), ['average'] * len(avg_els)]).repeat(n),
                          'multiplicity': np.concatenate([mult, weights.sum(1)]).repeat(n),
                          'energy_eV': np.concatenate([predictor.windows[e].energies for e in els]),
-                         'mu': spectra.ravel()})
+                         'mu': spectra.ravel(), 'mu_std': spread.ravel(), 'mu_lower': lower.ravel(), 'mu_upper': upper.ravel()})
 
 def predict(structures, elements=None, sites=None, predictor: Predictor | None = None, progress: bool = True,
             all_sites: bool = False, allow_overlap: bool = False, symprec: float = 0.01,
@@ -188,6 +214,8 @@ def plot_predictions(df: pd.DataFrame, path=None, max_panels: int = 12):
             ax.plot(sp.energy_eV, sp.mu, lw=0.7, alpha=0.6, color='0.55')
         avg = part[part.site == 'average']
         ax.plot(avg.energy_eV, avg.mu, lw=2, color='C3', label=f'average of {avg.multiplicity.iloc[0]} site(s)')
+        if 'mu_lower' in avg and avg.mu_lower.notna().all():
+            ax.fill_between(avg.energy_eV, avg.mu_lower, avg.mu_upper, color='C3', alpha=0.2, lw=0, label='calibrated interval')
         note = part.note.iloc[0]
         ax.set(xlabel='energy (eV)', ylabel='normalised $\\mu$')
         ax.set_title(f'{name}: {el} K edge ({part.recipe.iloc[0]})' + (f'\n({note})' if note else ''), fontsize=9)
@@ -211,19 +239,27 @@ def _scores(pred, y, elements) -> dict:
     return {el: {'n': int(r.n), 'mae': round(float(r.mae), 5), 'r2': round(float(r.r2), 4)} for el, r in t.iterrows()}
 
 # %% ../nbs/12_predict.ipynb #b3832a6d
+def training_data(records: list[SiteSpectrum], split_by: str = 'material', seed: int = 0, recipes: str = 'one',
+                  init: Predictor | None = None) -> TrainingData:
+    "`records` as `train_predictor` trains on them, split with `seed`; with `init`: on its windows and recipes, its test crystals kept in the test part."
+    held = ()
+    if init is not None:
+        recipes = 'all' if init.card.get('recipe_index') else 'one'
+        wanted = set(init.card.get('split', {}).get('test_ids', []))
+        held = sorted({r.parent for r in records if r.id in wanted})   # its test crystals stay out of training
+    return prepare(records, windows=init.windows if init else None, split_by=split_by, seed=seed, recipes=recipes,
+                   test_materials=held)
+
 def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelConfig = ModelConfig(),
                     train_config: TrainConfig = TrainConfig(), spec: GraphSpec = GraphSpec(),
                     split_by: str = 'material', progress: bool = True, recipes: str = 'one',
-                    init: Predictor | None = None) -> Predictor:
-    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card; `recipes='all'`: a recipe-aware network on every recipe; `init`: fine-tune that predictor instead (its network, windows, graphs and test crystals are kept)."
+                    init: Predictor | None = None, split_seed: int | None = None) -> Predictor:
+    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card; `recipes='all'`: a recipe-aware network on every recipe; `init`: fine-tune that predictor instead (its network, windows, graphs and test crystals are kept); `split_seed`: the split's seed when it is not the training seed."
     run_dir = Path(run_dir)
-    held = ()
     if init is not None:
         recipes, spec = ('all' if init.card.get('recipe_index') else 'one'), init.spec
-        wanted = set(init.card.get('split', {}).get('test_ids', []))
-        held = sorted({r.parent for r in records if r.id in wanted})   # its test crystals stay out of training
-    data = prepare(records, windows=init.windows if init else None, split_by=split_by, seed=train_config.seed,
-                   recipes=recipes, test_materials=held)
+    split_seed = train_config.seed if split_seed is None else split_seed
+    data = training_data(records, split_by, split_seed, recipes, init)
     save_split(data.split, run_dir/'split.json')
     index = data.recipes if recipes == 'all' else []
     if init is not None and index != init.card.get('recipe_index', []):
@@ -252,7 +288,7 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         'counts': data.counts.to_dict(orient='index'),
         'train_counts': data.counts['train'].to_dict(),
         'few_data_elements': [e for e, n in data.counts['train'].items() if n < MIN_TRAIN],
-        'split': {'by': split_by, 'seed': train_config.seed, 'fractions': [0.8, 0.1, 0.1],
+        'split': {'by': split_by, 'seed': split_seed, 'fractions': [0.8, 0.1, 0.1],
                   'test_ids': sorted(data.split['test'])},
         'model': asdict(model_config), 'training': asdict(train_config), 'graphs': asdict(spec),
         'epochs_run': len(history), 'best_epoch': int(history.valid_mae.idxmin()) + 1,
@@ -265,3 +301,34 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         card['fine_tuned_from'] = {k: init.card.get(k) for k in ('date', 'code', 'epochs_run', 'best_epoch', 'training', 'fine_tuned_from')}
         card['fine_tuned_from']['test'] = init.card.get('test', {}).get('all')
     return Predictor(model.eval(), data.windows, spec, card)
+
+# %% ../nbs/12_predict.ipynb #45db47b9
+def train_ensemble(records: list[SiteSpectrum], run_dir, members: int = 5, model_config: ModelConfig = ModelConfig(),
+                   train_config: TrainConfig = TrainConfig(), spec: GraphSpec = GraphSpec(), split_by: str = 'material',
+                   progress: bool = True, recipes: str = 'one', level: float = 0.9, init: Predictor | None = None) -> Predictor:
+    "A deep ensemble: `members` networks of seeds `seed`, `seed`+1, ... on one split (member k resumable in `run_dir`/member<k>; with `init`, each fine-tuned from it), its intervals calibrated per element on the validation part (split conformal, `level`), scored on the test part."
+    if members < 2: raise ValueError(f'an ensemble needs at least 2 members, not {members}')
+    run_dir, seed = Path(run_dir), train_config.seed
+    nets = [train_predictor(records, run_dir/f'member{k}', model_config, replace(train_config, seed=seed + k), spec,
+                            split_by, progress, recipes, init, split_seed=seed) for k in range(members)]
+    first = nets[0]
+    predictor = Predictor(first.model, first.windows, first.spec, first.card, [p.model for p in nets[1:]])
+    data = training_data(records, split_by, seed, recipes, init)   # the members' split, to calibrate and test on
+    graphs = data.graphs(first.spec, progress=False, recipes=first.card['recipe_index'] or None)
+    scored = {}
+    for part in ('valid', 'test'):
+        each = predictor.spectra(graphs[part])
+        scored[part] = each.mean(0), each.std(0, ddof=1), graphs[part].y.numpy(), element_of(graphs[part])
+    scales = conformal_scales(*scored['valid'], level=level)
+    mean, std, y, els = scored['test']
+    cov = coverage(*intervals(mean, std, els, scales), y, els)
+    predictor.card.update({
+        'members_test': [p.card['test']['all'] for p in nets],
+        'test': _scores(mean, y, els),
+        'uncertainty': {'method': f'deep ensemble of {members} networks (seeds {seed}-{seed + members - 1}, one split'
+                                  + (', each fine-tuned from one trained network' if init else '') + '); '
+                                  'split-conformal interval scale per element on the validation part',
+                        'level': level, 'scales': {e: round(k, 4) for e, k in scales.items()},
+                        'test_coverage': {e: {'n': int(r.n), 'coverage': round(float(r.coverage), 4), 'width': round(float(r.width), 4)}
+                                          for e, r in cov.iterrows()}}})
+    return predictor

@@ -71,7 +71,8 @@ def fit(model: MemXanes, train_set, valid_set, config: TrainConfig = TrainConfig
         state = torch.load(run_dir/'last.pt', weights_only=False)
         model.load_state_dict(state['model']); opt.load_state_dict(state['opt'])
         gen.set_state(state['gen']); torch.set_rng_state(state['rng'])
-    bar = tqdm(range(state['epoch'], config.max_epochs), desc='training', disable=not progress,
+    stopped = bool(state['history']) and state['epoch'] - min(state['history'], key=lambda h: h['valid_mae'])['epoch'] >= config.patience
+    bar = tqdm(range(config.max_epochs if stopped else state['epoch'], config.max_epochs), desc='training', disable=not progress,
                initial=state['epoch'], total=config.max_epochs)
     for epoch in bar:
         t0, total, n = time.perf_counter(), 0.0, 0

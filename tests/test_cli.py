@@ -18,7 +18,9 @@ def test_graph_uses_file_site_order(shared):
 
 
 def test_shipped_model_is_in_the_package():
-    assert SHIPPED.is_file() and SHIPPED.stat().st_size < 10e6
+    from memx.predict import Predictor
+    networks = len(Predictor.load(SHIPPED).members)
+    assert SHIPPED.is_file() and SHIPPED.stat().st_size < 6e6 * networks   # float16 weights: under 6 MB a network
 
 
 def test_predict_example_writes_csv_and_plot(tmp_path):
@@ -73,3 +75,20 @@ def test_train_then_fine_tune(tmp_path):
     assert b.windows == a.windows and set(a.card['split']['test_ids']) <= set(b.card['split']['test_ids'])
     assert b.card['fine_tuned_from']['date'] == a.card['date'] and b.card['epochs_run'] == 1
     assert b.training_summary().startswith('2 epochs') and 'then fine-tuned 1 epoch ' in b.training_summary()
+
+
+def test_train_an_ensemble_gives_intervals(tmp_path):
+    "`memx train --ensemble 2` writes one bundle of two networks whose predictions carry a spread and an interval."
+    import numpy as np
+    from memx.data import write_feff_site
+    for n, a in enumerate(np.linspace(3.9, 4.5, 24)):
+        nio = Structure.from_spacegroup('Fm-3m', Lattice.cubic(a), ['Ni', 'O'], [[0, 0, 0], [.5, .5, .5]])
+        e = np.arange(8328, 8400, 0.5)
+        write_feff_site(tmp_path/'tree', f'toy-{n}', nio, 0, e, 1 / (1 + np.exp(-(e - 8333 - 10 * (a - 4)))))
+    r = memx('train', tmp_path/'tree', '--ensemble', 2, '-o', tmp_path/'e.pt', '--run-dir', tmp_path/'r', '--epochs', 1, '--batch-size', 8)
+    assert r.returncode == 0, r.stderr
+    assert 'inside the 90 % interval' in r.stdout and (tmp_path/'r'/'member1'/'last.pt').exists()
+    p = memx('predict', 'NiO', '--model', tmp_path/'e.pt', '-o', tmp_path/'nio.csv', '--plot', '')
+    assert p.returncode == 0, p.stderr
+    df = pd.read_csv(tmp_path/'nio.csv')
+    assert (df.mu_std > 0).all() and (df.mu_lower <= df.mu).all() and (df.mu <= df.mu_upper).all()
