@@ -94,7 +94,7 @@ class Predictor:
             n = card.get('epochs_run')
             chain.append(f"{n} epoch{'' if n == 1 else 's'} (best {card.get('best_epoch')}) at lr {card.get('training', {}).get('lr')}")
             card = card.get('fine_tuned_from')
-        return ', then fine-tuned '.join(reversed(chain))
+        return ', then fine-tuned '.join(reversed(chain)) + (f'; one of an ensemble of {len(self.members)}' if self.ensemble else '')
 
     def recipe_label(self, element: str, recipe: str | None = None) -> str:
         "The recipe `element` is predicted in: `recipe` (a label or a short name such as 'FEFF 10 no-SCF'), else the element's main one."
