@@ -57,18 +57,24 @@ def test_missing_file_and_missing_weights(tmp_path):
     assert r.returncode == 2 and 'no model weights' in r.stderr
 
 
-def test_train_then_fine_tune(tmp_path):
-    "`memx train` makes a model from a FEFF tree; `--init` fine-tunes it, keeping its windows and test crystals."
+@pytest.fixture
+def toy_tree(tmp_path):
+    "A FEFF tree of 24 strained NiO cells whose edge follows the lattice constant."
     import numpy as np
     from memx.data import write_feff_site
-    from memx.predict import Predictor
     for n, a in enumerate(np.linspace(3.9, 4.5, 24)):
         nio = Structure.from_spacegroup('Fm-3m', Lattice.cubic(a), ['Ni', 'O'], [[0, 0, 0], [.5, .5, .5]])
         e = np.arange(8328, 8400, 0.5)
         write_feff_site(tmp_path/'tree', f'toy-{n}', nio, 0, e, 1 / (1 + np.exp(-(e - 8333 - 10 * (a - 4)))))
-    first = memx('train', tmp_path/'tree', '-o', tmp_path/'a.pt', '--run-dir', tmp_path/'r1', '--epochs', 2, '--batch-size', 8)
+    return tmp_path/'tree'
+
+
+def test_train_then_fine_tune(tmp_path, toy_tree):
+    "`memx train` makes a model from a FEFF tree; `--init` fine-tunes it, keeping its windows and test crystals."
+    from memx.predict import Predictor
+    first = memx('train', toy_tree, '-o', tmp_path/'a.pt', '--run-dir', tmp_path/'r1', '--epochs', 2, '--batch-size', 8)
     assert first.returncode == 0, first.stderr
-    tuned = memx('train', tmp_path/'tree', '--init', tmp_path/'a.pt', '-o', tmp_path/'b.pt', '--run-dir', tmp_path/'r2',
+    tuned = memx('train', toy_tree, '--init', tmp_path/'a.pt', '-o', tmp_path/'b.pt', '--run-dir', tmp_path/'r2',
                  '--epochs', 1, '--batch-size', 8)
     assert tuned.returncode == 0, tuned.stderr
     a, b = Predictor.load(tmp_path/'a.pt'), Predictor.load(tmp_path/'b.pt')
@@ -77,15 +83,9 @@ def test_train_then_fine_tune(tmp_path):
     assert b.training_summary().startswith('2 epochs') and 'then fine-tuned 1 epoch ' in b.training_summary()
 
 
-def test_train_an_ensemble_gives_intervals(tmp_path):
+def test_train_an_ensemble_gives_intervals(tmp_path, toy_tree):
     "`memx train --ensemble 2` writes one bundle of two networks whose predictions carry a spread and an interval."
-    import numpy as np
-    from memx.data import write_feff_site
-    for n, a in enumerate(np.linspace(3.9, 4.5, 24)):
-        nio = Structure.from_spacegroup('Fm-3m', Lattice.cubic(a), ['Ni', 'O'], [[0, 0, 0], [.5, .5, .5]])
-        e = np.arange(8328, 8400, 0.5)
-        write_feff_site(tmp_path/'tree', f'toy-{n}', nio, 0, e, 1 / (1 + np.exp(-(e - 8333 - 10 * (a - 4)))))
-    r = memx('train', tmp_path/'tree', '--ensemble', 2, '-o', tmp_path/'e.pt', '--run-dir', tmp_path/'r', '--epochs', 1, '--batch-size', 8)
+    r = memx('train', toy_tree, '--ensemble', 2, '-o', tmp_path/'e.pt', '--run-dir', tmp_path/'r', '--epochs', 1, '--batch-size', 8)
     assert r.returncode == 0, r.stderr
     assert 'inside the 90 % interval' in r.stdout and (tmp_path/'r'/'member1'/'last.pt').exists()
     p = memx('predict', 'NiO', '--model', tmp_path/'e.pt', '-o', tmp_path/'nio.csv', '--plot', '')
