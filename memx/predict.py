@@ -23,7 +23,7 @@ from .model import MemXanes, ModelConfig
 from .train import TrainConfig, fit, predict_graphs, seed_everything
 from .dataset import main_recipes, prepare, TrainingData
 from .splits import save_split
-from .uncertainty import conformal_scales, coverage, intervals
+from .uncertainty import conformal_scales, coverage, ensemble_predict, intervals
 from .evaluate import (per_element, element_of, element_mean_baseline, knn_baseline,
                            environment_fingerprint, weighted)
 
@@ -87,6 +87,11 @@ class Predictor:
         if not scales: return np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         return intervals(mean, std, elements, scales)
 
+    @property
+    def recipes_mode(self) -> str:
+        "'all' for a recipe-aware network, else 'one': how `prepare` must treat recipes for this model."
+        return 'all' if self.card.get('recipe_index') else 'one'
+
     def training_summary(self) -> str:
         "How the network was trained, from its card: e.g. '165 epochs (best 135) at lr 0.001, then fine-tuned 27 epochs (best 17) at lr 0.0003'."
         chain, card = [], self.card
@@ -133,7 +138,7 @@ class Predictor:
             raise MemxInputError(f'{len(missing)} of the {len(ids)} test spectra of this model are not in the data given, '
                                  f'e.g. {sorted(missing)[0]}: pass the data the model was trained on')
         return prepare(records, windows=self.windows, split={'train': [], 'valid': [], 'test': ids},
-                       recipes='all' if self.card.get('recipe_index') else 'one')
+                       recipes=self.recipes_mode)
 
 # %% ../nbs/12_predict.ipynb #31908979
 def _graphs(predictor: Predictor, s, sites: list[int], index: dict[str, int]) -> list:
@@ -244,7 +249,7 @@ def training_data(records: list[SiteSpectrum], split_by: str = 'material', seed:
     "`records` as `train_predictor` trains on them, split with `seed`; with `init`: on its windows and recipes, its test crystals kept in the test part."
     held = ()
     if init is not None:
-        recipes = 'all' if init.card.get('recipe_index') else 'one'
+        recipes = init.recipes_mode
         wanted = set(init.card.get('split', {}).get('test_ids', []))
         held = sorted({r.parent for r in records if r.id in wanted})   # its test crystals stay out of training
     return prepare(records, windows=init.windows if init else None, split_by=split_by, seed=seed, recipes=recipes,
@@ -253,13 +258,13 @@ def training_data(records: list[SiteSpectrum], split_by: str = 'material', seed:
 def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelConfig = ModelConfig(),
                     train_config: TrainConfig = TrainConfig(), spec: GraphSpec = GraphSpec(),
                     split_by: str = 'material', progress: bool = True, recipes: str = 'one',
-                    init: Predictor | None = None, split_seed: int | None = None) -> Predictor:
-    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card; `recipes='all'`: a recipe-aware network on every recipe; `init`: fine-tune that predictor instead (its network, windows, graphs and test crystals are kept); `split_seed`: the split's seed when it is not the training seed."
+                    init: Predictor | None = None, split_seed: int | None = None, data: TrainingData | None = None) -> Predictor:
+    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card; `recipes='all'`: a recipe-aware network on every recipe; `init`: fine-tune that predictor instead (its network, windows, graphs and test crystals are kept); `split_seed`: the split's seed when it is not the training seed; `data`: `training_data` already prepared with those settings."
     run_dir = Path(run_dir)
     if init is not None:
-        recipes, spec = ('all' if init.card.get('recipe_index') else 'one'), init.spec
+        recipes, spec = init.recipes_mode, init.spec
     split_seed = train_config.seed if split_seed is None else split_seed
-    data = training_data(records, split_by, split_seed, recipes, init)
+    data = data or training_data(records, split_by, split_seed, recipes, init)
     save_split(data.split, run_dir/'split.json')
     index = data.recipes if recipes == 'all' else []
     if init is not None and index != init.card.get('recipe_index', []):
@@ -309,16 +314,14 @@ def train_ensemble(records: list[SiteSpectrum], run_dir, members: int = 5, model
     "A deep ensemble: `members` networks of seeds `seed`, `seed`+1, ... on one split (member k resumable in `run_dir`/member<k>; with `init`, each fine-tuned from it), its intervals calibrated per element on the validation part (split conformal, `level`), scored on the test part."
     if members < 2: raise ValueError(f'an ensemble needs at least 2 members, not {members}')
     run_dir, seed = Path(run_dir), train_config.seed
+    data = training_data(records, split_by, seed, recipes, init)   # prepared once: every member's split, then calibration and test
     nets = [train_predictor(records, run_dir/f'member{k}', model_config, replace(train_config, seed=seed + k), spec,
-                            split_by, progress, recipes, init, split_seed=seed) for k in range(members)]
+                            split_by, progress, recipes, init, split_seed=seed, data=data) for k in range(members)]
     first = nets[0]
     predictor = Predictor(first.model, first.windows, first.spec, first.card, [p.model for p in nets[1:]])
-    data = training_data(records, split_by, seed, recipes, init)   # the members' split, to calibrate and test on
     graphs = data.graphs(first.spec, progress=False, recipes=first.card['recipe_index'] or None)
-    scored = {}
-    for part in ('valid', 'test'):
-        each = predictor.spectra(graphs[part])
-        scored[part] = each.mean(0), each.std(0, ddof=1), graphs[part].y.numpy(), element_of(graphs[part])
+    scored = {part: (*ensemble_predict(predictor.members, graphs[part]), graphs[part].y.numpy(), element_of(graphs[part]))
+              for part in ('valid', 'test')}
     scales = conformal_scales(*scored['valid'], level=level)
     mean, std, y, els = scored['test']
     cov = coverage(*intervals(mean, std, els, scales), y, els)
