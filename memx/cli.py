@@ -71,7 +71,9 @@ def _train(args) -> None:
         print(f'{path}: {len(recs)} spectra, {len(skips)} skipped')
         records += recs
     mc = ModelConfig(heads=args.heads)
-    tc = TrainConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience, seed=args.seed)
+    patience = args.patience or (args.epochs if args.schedule == 'cosine' else 100)   # a cosine run goes to its end
+    tc = TrainConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=patience, seed=args.seed,
+                     schedule=args.schedule)
     recipes, init = 'all' if args.recipe_aware else 'one', Predictor.load(None if args.init == 'shipped' else args.init) if args.init else None
     if args.ensemble > 1:
         predictor = train_ensemble(records, args.run_dir, args.ensemble, mc, tc, split_by=args.split, recipes=recipes, init=init)
@@ -119,7 +121,10 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument('--recipe', help='recipe label of spectra tables without a recipe column')
     tr.add_argument('-o', '--output', default='memx-model.pt', help='where to write the model')
     tr.add_argument('--run-dir', default='memx-run', help='checkpoints and metrics; a rerun resumes here')
-    tr.add_argument('--epochs', type=int, default=800); tr.add_argument('--patience', type=int, default=100)
+    tr.add_argument('--epochs', type=int, default=800)
+    tr.add_argument('--patience', type=int, help='stop after this many epochs without a better validation MAE (default 100; with --schedule cosine: none)')
+    tr.add_argument('--schedule', default='constant', choices=['constant', 'cosine'],
+                    help='learning rate: constant, or along a half cosine from --lr to --lr/100 over --epochs')
     tr.add_argument('--lr', type=float, default=1e-4); tr.add_argument('--batch-size', type=int, default=160)
     tr.add_argument('--heads', type=int, default=3); tr.add_argument('--seed', type=int, default=0)
     tr.add_argument('--split', default='material', choices=['material', 'spectrum'])

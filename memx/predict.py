@@ -23,7 +23,7 @@ from .model import MemXanes, ModelConfig
 from .train import TrainConfig, fit, predict_graphs, seed_everything
 from .dataset import main_recipes, prepare, TrainingData
 from .splits import save_split
-from .uncertainty import conformal_scales, coverage, ensemble_predict, intervals
+from .uncertainty import conformal_scales, coverage, ensemble_predict, intervals, embeddings, Domain
 from .evaluate import (per_element, element_of, element_mean_baseline, knn_baseline,
                            environment_fingerprint, weighted)
 
@@ -51,6 +51,7 @@ class Predictor:
     spec: GraphSpec
     card: dict
     ensemble: list[MemXanes] = field(default_factory=list)
+    domain: Domain | None = None   # where `model` embeds its training sites, with thresholds (None: no check)
 
     @property
     def members(self) -> list[MemXanes]:
@@ -62,7 +63,7 @@ class Predictor:
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({'model': _half(self.model), 'ensemble': [_half(m) for m in self.ensemble],
                     'windows': {e: w.as_dict() for e, w in self.windows.items()},
-                    'spec': asdict(self.spec), 'card': self.card}, path)
+                    'spec': asdict(self.spec), 'card': self.card, 'domain': self.domain.as_dict() if self.domain else None}, path)
         path.with_suffix('.card.json').write_text(json.dumps(self.card, indent=1))
         return path
 
@@ -75,7 +76,8 @@ class Predictor:
                                                                    if path == SHIPPED else ''))
         d = torch.load(path, weights_only=False, map_location='cpu')
         return cls(MemXanes.from_dict(d['model']), {e: EnergyWindow.from_dict(w) for e, w in d['windows'].items()},
-                   GraphSpec(**d['spec']), d['card'], [MemXanes.from_dict(m).eval() for m in d.get('ensemble', [])])
+                   GraphSpec(**d['spec']), d['card'], [MemXanes.from_dict(m).eval() for m in d.get('ensemble', [])],
+                   Domain.from_dict(d['domain']) if d.get('domain') else None)
 
     def spectra(self, graphs) -> np.ndarray:
         "Every member's spectra of `graphs` (members, n, points): the prediction is their mean, the spread their standard deviation."
@@ -86,6 +88,11 @@ class Predictor:
         scales = self.card.get('uncertainty', {}).get('scales')
         if not scales: return np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         return intervals(mean, std, elements, scales)
+
+    def applicability(self, graphs, elements) -> np.ndarray:
+        "Per graph: its distance to the training sites over the element's threshold (above 1: outside the training domain); NaN without a domain."
+        if self.domain is None: return np.full(len(graphs), np.nan)
+        return self.domain.ratio(embeddings(self.model, graphs), elements)
 
     @property
     def recipes_mode(self) -> str:
@@ -159,8 +166,10 @@ def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: 
     index = {el: predictor.card['recipe_index'].index(k) for el, k in labels.items()} if predictor.model.config.recipes else {}
     groups = equivalent_sites(s, chosen, symprec)
     reps = list(groups)
-    each = np.concatenate([predictor.spectra(_graphs(predictor, s, reps[k:k + chunk], index))
-                           for k in range(0, len(reps), chunk)], axis=1)   # (members, distinct sites, points)
+    chunks = [_graphs(predictor, s, reps[k:k + chunk], index) for k in range(0, len(reps), chunk)]
+    each = np.concatenate([predictor.spectra(g) for g in chunks], axis=1)   # (members, distinct sites, points)
+    far = np.concatenate([predictor.applicability(g, [s[r].specie.symbol for r in reps[k * chunk:(k + 1) * chunk]])
+                          for k, g in enumerate(chunks)])                 # per distinct site
     rows = sorted((m, 1, k) for k, r in enumerate(reps) for m in groups[r]) if all_sites else \
            [(r, len(groups[r]), k) for k, r in enumerate(reps)]
     site, mult, k = (np.array(c) for c in zip(*rows))
@@ -170,13 +179,15 @@ def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: 
     rows_of = np.stack([np.vstack([m[k], weights @ m[k] / weights.sum(1, keepdims=True)]) for m in each])   # per member
     spectra = rows_of.mean(0)
     spread = rows_of.std(0, ddof=1) if len(rows_of) > 1 else np.full_like(spectra, np.nan)
+    far = np.concatenate([far[k], [far[k][els == el].max() for el in avg_els]])   # an average is as far as its furthest site
     els, n = np.concatenate([els, avg_els]), spectra.shape[1]
     lower, upper = predictor.bounds(spectra, spread, els)
     return pd.DataFrame({'structure': name, 'element': els.repeat(n),
                          'site': np.concatenate([site.astype(str), ['average'] * len(avg_els)]).repeat(n),
                          'multiplicity': np.concatenate([mult, weights.sum(1)]).repeat(n),
                          'energy_eV': np.concatenate([predictor.windows[e].energies for e in els]),
-                         'mu': spectra.ravel(), 'mu_std': spread.ravel(), 'mu_lower': lower.ravel(), 'mu_upper': upper.ravel()})
+                         'mu': spectra.ravel(), 'mu_std': spread.ravel(), 'mu_lower': lower.ravel(), 'mu_upper': upper.ravel(),
+                         'applicability': far.repeat(n)})
 
 def predict(structures, elements=None, sites=None, predictor: Predictor | None = None, progress: bool = True,
             all_sites: bool = False, allow_overlap: bool = False, symprec: float = 0.01,
@@ -200,7 +211,13 @@ def predict(structures, elements=None, sites=None, predictor: Predictor | None =
         raise MemxInputError('nothing to predict: ' + '; '.join(problems))
     out = pd.concat(tables, ignore_index=True)
     out['recipe'] = out.element.map({e: predictor.recipe(e, recipe) for e in out.element.unique()})
-    out['note'] = out.element.map({e: predictor.note(e) for e in out.element.unique()})
+    notes, outside = out.element.map({e: predictor.note(e) for e in out.element.unique()}), out.applicability > 1
+    far = 'outside the training domain (' + out.applicability.round(1).astype(str) + 'x the threshold distance): an extrapolation'
+    out['note'] = notes.where(~outside, (notes + '; ').str.removeprefix('; ') + far)
+    flagged = out[outside & (out.site != 'average')].groupby(['structure', 'element', 'site'], sort=False).applicability.first()
+    for (name, el, site), ratio in flagged.items():
+        log.warning('%s: %s site %s lies outside what the model was trained on (%.1fx the threshold distance): '
+                    'treat its spectrum as an extrapolation', name, el, site, ratio)
     return out
 
 # %% ../nbs/12_predict.ipynb #c5574804
@@ -280,6 +297,7 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
                  'nearest neighbours': knn_baseline(environment_fingerprint(train), train.y.numpy(), element_of(train),
                                                     environment_fingerprint(test), els)}
     model_scores = _scores(predict_graphs(model, test), y, els)
+    domain = Domain.fit(embeddings(model, train), element_of(train)).calibrate(embeddings(model, test), els) if len(test) else None
     counts = Counter((r.element, r.recipe) for r in data.records)
     by_element = {e: sorted(k for el, k in counts if el == e) for e in dict.fromkeys(el for el, _ in counts)}
     card = {
@@ -294,18 +312,24 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         'train_counts': data.counts['train'].to_dict(),
         'few_data_elements': [e for e, n in data.counts['train'].items() if n < MIN_TRAIN],
         'split': {'by': split_by, 'seed': split_seed, 'fractions': [0.8, 0.1, 0.1],
-                  'test_ids': sorted(data.split['test'])},
+                  'valid_ids': sorted(data.split['valid']), 'test_ids': sorted(data.split['test'])},
         'model': asdict(model_config), 'training': asdict(train_config), 'graphs': asdict(spec),
         'epochs_run': len(history), 'best_epoch': int(history.valid_mae.idxmin()) + 1,
         'best_valid_mae': round(float(history.valid_mae.min()), 5),
+        'learning_curve': history.filter(['epoch', 'train_l1', 'valid_mae', 'lr']).round(6).to_dict(orient='list'),
         'test': model_scores,
         'test_baselines': {name: _scores(p, y, els) for name, p in baselines.items()},
         'metrics': 'MAE over every intensity; R2 pooled over every intensity (1 - SS_res/SS_tot, grand mean)',
     }
+    if domain is not None:
+        card['applicability'] = {'score': f"mean distance to the {domain.k} nearest training sites of the element in the network's "
+                                          f"pooled embedding ({domain.axes.shape[1]} principal axes)",
+                                 'threshold': 'per element with >= 20 test sites, else pooled (all): 99th percentile of test distances',
+                                 'thresholds': {e: round(t, 4) for e, t in domain.thresholds.items()}}
     if init is not None:
         card['fine_tuned_from'] = {k: init.card.get(k) for k in ('date', 'code', 'epochs_run', 'best_epoch', 'training', 'fine_tuned_from')}
         card['fine_tuned_from']['test'] = init.card.get('test', {}).get('all')
-    return Predictor(model.eval(), data.windows, spec, card)
+    return Predictor(model.eval(), data.windows, spec, card, domain=domain)
 
 # %% ../nbs/12_predict.ipynb #45db47b9
 def train_ensemble(records: list[SiteSpectrum], run_dir, members: int = 5, model_config: ModelConfig = ModelConfig(),
@@ -318,7 +342,7 @@ def train_ensemble(records: list[SiteSpectrum], run_dir, members: int = 5, model
     nets = [train_predictor(records, run_dir/f'member{k}', model_config, replace(train_config, seed=seed + k), spec,
                             split_by, progress, recipes, init, split_seed=seed, data=data) for k in range(members)]
     first = nets[0]
-    predictor = Predictor(first.model, first.windows, first.spec, first.card, [p.model for p in nets[1:]])
+    predictor = Predictor(first.model, first.windows, first.spec, first.card, [p.model for p in nets[1:]], first.domain)
     graphs = data.graphs(first.spec, progress=False, recipes=first.card['recipe_index'] or None)
     scored = {part: (*ensemble_predict(predictor.members, graphs[part]), graphs[part].y.numpy(), element_of(graphs[part]))
               for part in ('valid', 'test')}
@@ -326,7 +350,9 @@ def train_ensemble(records: list[SiteSpectrum], run_dir, members: int = 5, model
     mean, std, y, els = scored['test']
     cov = coverage(*intervals(mean, std, els, scales), y, els)
     predictor.card.update({
-        'members_test': [p.card['test']['all'] for p in nets],
+        'members': [{'seed': p.card['training']['seed'], **{k: p.card[k] for k in ('epochs_run', 'best_epoch', 'best_valid_mae',
+                                                                                   'learning_curve')},
+                     'test': p.card['test']['all']} for p in nets],
         'test': _scores(mean, y, els),
         'uncertainty': {'method': f'deep ensemble of {members} networks (seeds {seed}-{seed + members - 1}, one split'
                                   + (', each fine-tuned from one trained network' if init else '') + '); '

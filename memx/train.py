@@ -27,6 +27,7 @@ class TrainConfig:
     max_epochs: int = 800
     patience: int = 100   # stop after this many epochs without a better validation MAE
     seed: int = 0
+    schedule: str = 'constant'   # or 'cosine': from lr down to lr/100 over max_epochs
 
 def pick_device(device: str | None = None) -> torch.device:
     "`device` if given, else the GPU when there is one, else the CPU."
@@ -60,6 +61,9 @@ def fit(model: MemXanes, train_set, valid_set, config: TrainConfig = TrainConfig
     seed_everything(config.seed)
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.schedule not in ('constant', 'cosine'): raise ValueError(f"schedule must be 'constant' or 'cosine', not {config.schedule!r}")
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.max_epochs, eta_min=config.lr / 100) \
+        if config.schedule == 'cosine' else None
     gen = torch.Generator().manual_seed(config.seed)
     lone = len(train_set) % config.batch_size == 1    # batch norm cannot train on a last batch of one graph: drop it
     loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=gen, drop_last=lone)
@@ -70,12 +74,13 @@ def fit(model: MemXanes, train_set, valid_set, config: TrainConfig = TrainConfig
     if run_dir and (run_dir/'last.pt').exists():
         state = torch.load(run_dir/'last.pt', weights_only=False)
         model.load_state_dict(state['model']); opt.load_state_dict(state['opt'])
+        if sched: sched.load_state_dict(state['sched'])
         gen.set_state(state['gen']); torch.set_rng_state(state['rng'])
     stopped = bool(state['history']) and state['epoch'] - min(state['history'], key=lambda h: h['valid_mae'])['epoch'] >= config.patience
     bar = tqdm(range(config.max_epochs if stopped else state['epoch'], config.max_epochs), desc='training', disable=not progress,
                initial=state['epoch'], total=config.max_epochs)
     for epoch in bar:
-        t0, total, n = time.perf_counter(), 0.0, 0
+        t0, total, n, lr = time.perf_counter(), 0.0, 0, opt.param_groups[0]['lr']
         model.train()
         for batch in loader:
             batch = batch.to(device)
@@ -83,9 +88,10 @@ def fit(model: MemXanes, train_set, valid_set, config: TrainConfig = TrainConfig
             opt.zero_grad(); loss.backward(); opt.step()
             total += loss.item() * batch.num_graphs; n += batch.num_graphs
         seconds = time.perf_counter() - t0
+        if sched: sched.step()
         valid_mae = l1(predict_graphs(model, valid_set, device=device), y_valid)
         state['history'].append({'epoch': epoch + 1, 'train_l1': total / n, 'valid_mae': valid_mae,
-                                 'seconds': seconds, 'graphs_per_s': n / seconds})
+                                 'seconds': seconds, 'graphs_per_s': n / seconds, 'lr': lr})
         if valid_mae < state['best'][0]:
             state['best'] = (valid_mae, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
             if run_dir: _save({'model': model.to_dict(), 'epoch': epoch + 1, 'valid_mae': valid_mae}, run_dir/'best.pt')
@@ -93,7 +99,8 @@ def fit(model: MemXanes, train_set, valid_set, config: TrainConfig = TrainConfig
         bar.set_postfix(train=f'{total / n:.4f}', valid=f'{valid_mae:.4f}', best=f"{state['best'][0]:.4f}")
         if run_dir:
             _save({**state, 'model': model.state_dict(), 'opt': opt.state_dict(), 'gen': gen.get_state(),
-                   'rng': torch.get_rng_state(), 'config': asdict(config)}, run_dir/'last.pt')
+                   'rng': torch.get_rng_state(), 'config': asdict(config),
+                   'sched': sched.state_dict() if sched else None}, run_dir/'last.pt')
             pd.DataFrame(state['history']).to_csv(run_dir/'metrics.csv', index=False)
         best_epoch = min(state['history'], key=lambda h: h['valid_mae'])['epoch']
         if epoch + 1 - best_epoch >= config.patience:

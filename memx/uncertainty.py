@@ -4,6 +4,7 @@
 
 # %% ../nbs/11b_uncertainty.ipynb #e51b54cb
 from __future__ import annotations
+from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
@@ -12,7 +13,8 @@ from .model import MemXanes
 from .train import predict_graphs
 
 # %% auto #0
-__all__ = ['SPREAD_FLOOR', 'ensemble_predict', 'conformal_scales', 'intervals', 'coverage', 'embeddings', 'applicability']
+__all__ = ['SPREAD_FLOOR', 'ensemble_predict', 'conformal_scales', 'intervals', 'coverage', 'embeddings', 'applicability',
+           'Domain']
 
 # %% ../nbs/11b_uncertainty.ipynb #5bac27e6
 def ensemble_predict(models: list[MemXanes], graphs, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
@@ -64,8 +66,49 @@ def applicability(train_emb: np.ndarray, train_el, emb: np.ndarray, el, k: int =
     train_el, el = np.asarray(train_el), np.asarray(el)
     out = np.full(len(emb), np.inf)
     for e in dict.fromkeys(el):
-        ref, rows = train_emb[train_el == e], np.flatnonzero(el == e)
+        ref, rows = torch.as_tensor(train_emb[train_el == e], dtype=torch.float64), np.flatnonzero(el == e)
         if len(ref):
-            d = np.sqrt(((emb[rows, None, :] - ref[None]) ** 2).sum(-1))
-            out[rows] = np.sort(d, axis=1)[:, :min(k, len(ref))].mean(1)
+            d = torch.cdist(torch.as_tensor(emb[rows], dtype=torch.float64), ref)   # (queries, training sites)
+            out[rows] = d.topk(min(k, len(ref)), largest=False).values.mean(1).numpy()
     return out
+
+# %% ../nbs/11b_uncertainty.ipynb #f1d09b6f
+@dataclass
+class Domain:
+    "The training sites of a model in its embedding, reduced to the main axes, and per-element thresholds on a query site's distance to them."
+    centre: np.ndarray                  # (width,) mean training embedding
+    axes: np.ndarray                    # (width, dims) principal axes
+    points: np.ndarray                  # (training sites, dims)
+    elements: np.ndarray                # (training sites,) element of each
+    k: int = 5                          # distance = mean over the k nearest training sites of the element
+    thresholds: dict[str, float] = field(default_factory=dict)   # element (or 'all') -> largest in-domain distance
+
+    @classmethod
+    def fit(cls, emb: np.ndarray, elements, dims: int = 32, k: int = 5) -> Domain:
+        "The domain of training sites with embeddings `emb` (n, width) and their `elements`."
+        centre = emb.mean(0)
+        axes = np.linalg.svd(emb - centre, full_matrices=False)[2][:dims].T
+        return cls(centre, axes, ((emb - centre) @ axes).astype(np.float16), np.asarray(elements), k)
+
+    def distance(self, emb: np.ndarray, elements) -> np.ndarray:
+        "Each query site's mean distance to its `k` nearest training sites of the same element (inf for an element never trained on)."
+        return applicability(self.points.astype(np.float32), self.elements, (emb - self.centre) @ self.axes, elements, self.k)
+
+    def calibrate(self, emb: np.ndarray, elements, quantile: float = 0.99, min_sites: int = 20) -> Domain:
+        "Set the thresholds: the `quantile` of held-out distances per element with `min_sites` sites, pooled over the rest ('all')."
+        d, elements = self.distance(emb, elements), np.asarray(elements)
+        own = {str(e): float(np.quantile(d[elements == e], quantile)) for e in dict.fromkeys(elements) if (elements == e).sum() >= min_sites}
+        rest = ~np.isin(elements, list(own))
+        self.thresholds = {**own, 'all': float(np.quantile(d[rest] if rest.sum() >= min_sites else d, quantile))}
+        return self
+
+    def ratio(self, emb: np.ndarray, elements) -> np.ndarray:
+        "Distance over the element's threshold: above 1, the site lies outside what the model was trained on."
+        return self.distance(emb, elements) / np.array([self.thresholds.get(str(e), self.thresholds['all']) for e in elements])
+
+    def as_dict(self) -> dict:
+        return {'centre': self.centre.astype(np.float32), 'axes': self.axes.astype(np.float32), 'points': self.points,
+                'elements': self.elements.tolist(), 'k': self.k, 'thresholds': self.thresholds}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Domain: return cls(**{**d, 'elements': np.asarray(d['elements'])})
