@@ -126,11 +126,11 @@ class Predictor:
         n = self.card.get('train_counts', {}).get(element, 0)
         return '' if n >= MIN_TRAIN else f'only {n} training spectra for {element}: treat as a rough estimate'
 
-    def test_data(self, records: list[SiteSpectrum] | None = None) -> TrainingData:
-        "The held-out test spectra the card lists, found in `records` (default: the shared FEFF data), on this model's grid."
-        ids = self.card.get('split', {}).get('test_ids')
+    def test_data(self, records: list[SiteSpectrum] | None = None, part: str = 'test') -> TrainingData:
+        "The held-out test spectra the card lists (`part='valid'`: its validation spectra), found in `records` (default: the shared FEFF data), on this model's grid, as the test part."
+        ids = self.card.get('split', {}).get(f'{part}_ids')
         if not ids:
-            raise MemxInputError('this model card lists no test spectra (it was saved before memx recorded them)')
+            raise MemxInputError(f'this model card lists no {part} spectra (it was saved before memx recorded them)')
         if records is None:   # read only the test crystals' folders of the shared FEFF data
             root = shared_data_dir()
             materials = sorted({parse_spectrum_id(i)[0] for i in ids})
@@ -142,7 +142,7 @@ class Predictor:
         records = [r for r in records if r.id in wanted and r.recipe in recipes.get(r.element, [])]
         missing = wanted - {r.id for r in records}
         if missing:
-            raise MemxInputError(f'{len(missing)} of the {len(ids)} test spectra of this model are not in the data given, '
+            raise MemxInputError(f'{len(missing)} of the {len(ids)} {part} spectra of this model are not in the data given, '
                                  f'e.g. {sorted(missing)[0]}: pass the data the model was trained on')
         return prepare(records, windows=self.windows, split={'train': [], 'valid': [], 'test': ids},
                        recipes=self.recipes_mode)

@@ -65,15 +65,17 @@ def bridge_materials(root=None) -> dict[str, list[str]]:
             'feff-omnixas': sorted({m for m, s, el in family if (m, s, el) in in_omni})}
 
 
-def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int = 0):
-    """A model bundle (default: the one shipped with memx) and the test spectra its card lists, found in `data_dirs`
-    (default: the shared FEFF data): (predictor, records, GraphSet). With `max_test`, every test site of the metals
-    with few training spectra is kept and a random sample of the well-trained metals' sites fills up the rest."""
-    predictor = Predictor.load(model_path)
+def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int = 0, part: str = 'test',
+                   predictor: Predictor | None = None):
+    """A model bundle (default: the one shipped with memx; or `predictor`, already loaded) and the test spectra its
+    card lists (`part='valid'`: its validation spectra), found in `data_dirs` (default: the shared FEFF data):
+    (predictor, records, GraphSet). With `max_test`, every site of the metals with few training spectra is kept and
+    a random sample of the well-trained metals' sites fills up the rest."""
+    predictor = predictor or Predictor.load(model_path)
     card = predictor.card
-    data = predictor.test_data([r for d in data_dirs for r in read_spectra(d, progress=False)[0]] if data_dirs else None)
+    data = predictor.test_data([r for d in data_dirs for r in read_spectra(d, progress=False)[0]] if data_dirs else None, part)
     print(f"model: {model_path or 'the model shipped with memx'} ({card['date']}, {card['code']}; "
-          f"{predictor.training_summary()}); {len(card['split']['test_ids'])} test spectra on its card, never used in training")
+          f"{predictor.training_summary()}); {len(card['split'][f'{part}_ids'])} {part} spectra on its card, never used in training")
     rows = data.part('test')
     if max_test and len(rows) > max_test:
         rare = np.isin([data.records[i].element for i in rows], card.get('few_data_elements', []))
@@ -82,6 +84,6 @@ def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int
         rows = np.sort(np.concatenate([keep, fill]))
     records = [data.records[i] for i in rows]
     test = cached_graph_set(records, data.y[rows], predictor.spec, progress=False)
-    print(f'{len(test)} test spectra analysed:', dict(Counter(r.element for r in records).most_common()))
+    print(f'{len(test)} {part} spectra analysed:', dict(Counter(r.element for r in records).most_common()))
     predictor.model.eval()
     return predictor, records, test
