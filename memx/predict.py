@@ -327,7 +327,7 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
                                  'threshold': 'per element with >= 20 test sites, else pooled (all): 99th percentile of test distances',
                                  'thresholds': {e: round(t, 4) for e, t in domain.thresholds.items()}}
     if init is not None:
-        card['fine_tuned_from'] = {k: init.card.get(k) for k in ('date', 'code', 'epochs_run', 'best_epoch', 'training', 'fine_tuned_from')}
+        card['fine_tuned_from'] = {k: init.card.get(k) for k in ('date', 'code', 'epochs_run', 'best_epoch', 'best_valid_mae', 'training', 'fine_tuned_from')}
         card['fine_tuned_from']['test'] = init.card.get('test', {}).get('all')
     return Predictor(model.eval(), data.windows, spec, card, domain=domain)
 
