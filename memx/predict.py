@@ -30,8 +30,8 @@ from .evaluate import (per_element, element_of, element_mean_baseline, knn_basel
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'SHIPPED', 'MIN_TRAIN', 'Predictor', 'predict', 'plot_predictions', 'training_data', 'train_predictor',
-           'train_ensemble']
+__all__ = ['log', 'SHIPPED', 'MIN_TRAIN', 'Predictor', 'predict', 'plot_predictions', 'training_data', 'kept_split',
+           'train_predictor', 'train_ensemble']
 
 # %% ../nbs/12_predict.ipynb #ecf2b5de
 SHIPPED = Path(memx.__file__).parent/'weights'/'memx-feff.pt'
@@ -263,14 +263,25 @@ def _scores(pred, y, elements) -> dict:
 # %% ../nbs/12_predict.ipynb #b3832a6d
 def training_data(records: list[SiteSpectrum], split_by: str = 'material', seed: int = 0, recipes: str = 'one',
                   init: Predictor | None = None) -> TrainingData:
-    "`records` as `train_predictor` trains on them, split with `seed`; with `init`: on its windows and recipes, its test crystals kept in the test part."
-    held = ()
+    "`records` as `train_predictor` trains on them, split with `seed`; with `init`: on its windows and recipes, its held-out crystals kept held out (see `kept_split`)."
+    held, split = (), None
     if init is not None:
-        recipes = init.recipes_mode
-        wanted = set(init.card.get('split', {}).get('test_ids', []))
-        held = sorted({r.parent for r in records if r.id in wanted})   # its test crystals stay out of training
-    return prepare(records, windows=init.windows if init else None, split_by=split_by, seed=seed, recipes=recipes,
-                   test_materials=held)
+        recipes, card_split = init.recipes_mode, init.card.get('split', {})
+        split = kept_split(records, card_split)
+        wanted = set(card_split.get('test_ids', []))
+        held = sorted({r.parent for r in records if r.id in wanted})   # older cards: only the test crystals stay out of training
+    return prepare(records, windows=init.windows if init else None, split=split, split_by=split_by, seed=seed,
+                   recipes=recipes, test_materials=held)
+
+def kept_split(records: list[SiteSpectrum], card_split: dict) -> dict[str, list[str]] | None:
+    "The split for fine-tuning a model whose card lists `card_split`: its validation and test crystals (with their analogues) stay in their parts, every other crystal trains, new ones included; None for a card without validation ids."
+    if 'valid_ids' not in card_split: return None
+    parent = {r.id: r.parent for r in records}
+    part_of = {parent[i]: p for p in ('valid', 'test') for i in card_split[f'{p}_ids'] if i in parent}   # test wins a tie
+    out = {p: [] for p in ('train', 'valid', 'test')}
+    for r in dict.fromkeys(r.id for r in records):
+        out[part_of.get(parent[r], 'train')].append(r)
+    return out
 
 def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelConfig = ModelConfig(),
                     train_config: TrainConfig = TrainConfig(), spec: GraphSpec = GraphSpec(),
