@@ -34,17 +34,17 @@ def test_predict_example_writes_csv_and_plot(tmp_path):
 
 
 def test_shipped_predictions_carry_an_interval_and_a_domain_check(tmp_path):
-    "The shipped ensemble: NiO (an oxide, like its training crystals) inside the training domain with a calibrated interval; the intermetallic Ni3Al outside it, said in the note and on stderr."
-    path = tmp_path/'Ni3Al.cif'
-    Structure.from_spacegroup('Pm-3m', Lattice.cubic(3.57), ['Al', 'Ni'], [[0, 0, 0], [0, .5, .5]]).to(filename=str(path))
+    "The shipped ensemble: NiO (an oxide, like its training crystals) inside the training domain with a calibrated interval; the sulfide NiS2 (pyrite type) outside it, said in the note and on stderr."
+    path = tmp_path/'NiS2.cif'
+    Structure.from_spacegroup('Pa-3', Lattice.cubic(5.68), ['Ni', 'S'], [[0, 0, 0], [.395, .395, .395]]).to(filename=str(path))
     r = memx('predict', 'NiO', path, '-o', tmp_path/'x.csv', '--plot', '')
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(tmp_path/'x.csv')
-    nio, alloy = df[df.structure == 'NiO'], df[df.structure == 'Ni3Al']
+    nio, sulfide = df[df.structure == 'NiO'], df[df.structure == 'NiS2']
     assert (nio.mu_lower < nio.mu).all() and (nio.mu < nio.mu_upper).all() and (nio.applicability <= 1).all()
     assert nio.note.isna().all()
-    assert len(alloy) and (alloy.applicability > 1).all() and alloy.note.str.contains('outside the training domain').all()
-    assert 'Ni3Al: Ni site 1 lies outside what the model was trained on' in r.stderr
+    assert len(sulfide) and (sulfide.applicability > 1).all() and sulfide.note.str.contains('outside the training domain').all()
+    assert 'NiS2: Ni site 0 lies outside what the model was trained on' in r.stderr
 
 
 @pytest.mark.parametrize('content, message', [
