@@ -168,8 +168,8 @@ def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: 
     reps = list(groups)
     chunks = [_graphs(predictor, s, reps[k:k + chunk], index) for k in range(0, len(reps), chunk)]
     each = np.concatenate([predictor.spectra(g) for g in chunks], axis=1)   # (members, distinct sites, points)
-    far = np.concatenate([predictor.applicability(g, [s[r].specie.symbol for r in reps[k * chunk:(k + 1) * chunk]])
-                          for k, g in enumerate(chunks)])                 # per distinct site
+    rep_els = [s[r].specie.symbol for r in reps]
+    far = np.concatenate([predictor.applicability(g, rep_els[k * chunk:(k + 1) * chunk]) for k, g in enumerate(chunks)])   # per distinct site
     rows = sorted((m, 1, k) for k, r in enumerate(reps) for m in groups[r]) if all_sites else \
            [(r, len(groups[r]), k) for k, r in enumerate(reps)]
     site, mult, k = (np.array(c) for c in zip(*rows))
@@ -286,8 +286,9 @@ def kept_split(records: list[SiteSpectrum], card_split: dict) -> dict[str, list[
 def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelConfig = ModelConfig(),
                     train_config: TrainConfig = TrainConfig(), spec: GraphSpec = GraphSpec(),
                     split_by: str = 'material', progress: bool = True, recipes: str = 'one',
-                    init: Predictor | None = None, split_seed: int | None = None, data: TrainingData | None = None) -> Predictor:
-    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card; `recipes='all'`: a recipe-aware network on every recipe; `init`: fine-tune that predictor instead (its network, windows, graphs and test crystals are kept); `split_seed`: the split's seed when it is not the training seed; `data`: `training_data` already prepared with those settings."
+                    init: Predictor | None = None, split_seed: int | None = None, data: TrainingData | None = None,
+                    domain: bool = True) -> Predictor:
+    "Prepare `records`, train a network in `run_dir` (resumable), score it on the test part, and return it with its card; `recipes='all'`: a recipe-aware network on every recipe; `init`: fine-tune that predictor instead (its network, windows, graphs and test crystals are kept); `split_seed`: the split's seed when it is not the training seed; `data`: `training_data` already prepared with those settings; `domain`: fit and calibrate the training domain."
     run_dir = Path(run_dir)
     if init is not None:
         recipes, spec = init.recipes_mode, init.spec
@@ -308,7 +309,8 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
                  'nearest neighbours': knn_baseline(environment_fingerprint(train), train.y.numpy(), element_of(train),
                                                     environment_fingerprint(test), els)}
     model_scores = _scores(predict_graphs(model, test), y, els)
-    domain = Domain.fit(embeddings(model, train), element_of(train)).calibrate(embeddings(model, test), els) if len(test) else None
+    domain = Domain.fit(embeddings(model, train), element_of(train)).calibrate(embeddings(model, test), els) \
+        if domain and len(test) else None
     counts = Counter((r.element, r.recipe) for r in data.records)
     by_element = {e: sorted(k for el, k in counts if el == e) for e in dict.fromkeys(el for el, _ in counts)}
     card = {
@@ -351,7 +353,7 @@ def train_ensemble(records: list[SiteSpectrum], run_dir, members: int = 5, model
     run_dir, seed = Path(run_dir), train_config.seed
     data = training_data(records, split_by, seed, recipes, init)   # prepared once: every member's split, then calibration and test
     nets = [train_predictor(records, run_dir/f'member{k}', model_config, replace(train_config, seed=seed + k), spec,
-                            split_by, progress, recipes, init, split_seed=seed, data=data) for k in range(members)]
+                            split_by, progress, recipes, init, split_seed=seed, data=data, domain=k == 0) for k in range(members)]   # the first network's domain serves all
     first = nets[0]
     predictor = Predictor(first.model, first.windows, first.spec, first.card, [p.model for p in nets[1:]], first.domain)
     graphs = data.graphs(first.spec, progress=False, recipes=first.card['recipe_index'] or None)
