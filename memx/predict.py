@@ -31,7 +31,7 @@ log = logging.getLogger('memx')
 
 # %% auto #0
 __all__ = ['log', 'SHIPPED', 'MIN_TRAIN', 'Predictor', 'predict', 'plot_predictions', 'training_data', 'kept_split',
-           'train_predictor', 'train_ensemble']
+           'train_predictor', 'member_init', 'train_ensemble']
 
 # %% ../nbs/12_predict.ipynb #ecf2b5de
 SHIPPED = Path(memx.__file__).parent/'weights'/'memx-feff.pt'
@@ -344,16 +344,24 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         card['fine_tuned_from']['test'] = init.card.get('test', {}).get('all')
     return Predictor(model.eval(), data.windows, spec, card, domain=domain)
 
+# %% ../nbs/12_predict.ipynb #ef07fa21
+def member_init(init: Predictor | None, k: int) -> Predictor | None:
+    "Where ensemble member `k` starts a fine-tune: `init`'s own member `k` when `init` is an ensemble that large (so every member continues its own training and the ensemble keeps its diversity), else `init`'s one network."
+    if init is None or not init.ensemble or k >= len(init.members): return init
+    own = {key: init.card['members'][k][key] for key in ('epochs_run', 'best_epoch', 'best_valid_mae')} if 'members' in init.card else {}
+    return Predictor(init.members[k], init.windows, init.spec, {**init.card, **own}, domain=init.domain)
+
+
 # %% ../nbs/12_predict.ipynb #45db47b9
 def train_ensemble(records: list[SiteSpectrum], run_dir, members: int = 5, model_config: ModelConfig = ModelConfig(),
                    train_config: TrainConfig = TrainConfig(), spec: GraphSpec = GraphSpec(), split_by: str = 'material',
                    progress: bool = True, recipes: str = 'one', level: float = 0.9, init: Predictor | None = None) -> Predictor:
-    "A deep ensemble: `members` networks of seeds `seed`, `seed`+1, ... on one split (member k resumable in `run_dir`/member<k>; with `init`, each fine-tuned from it), its intervals calibrated per element on the validation part (split conformal, `level`), scored on the test part."
+    "A deep ensemble: `members` networks of seeds `seed`, `seed`+1, ... on one split (member k resumable in `run_dir`/member<k>; with `init`, each fine-tuned from it: see `member_init`), its intervals calibrated per element on the validation part (split conformal, `level`), scored on the test part."
     if members < 2: raise ValueError(f'an ensemble needs at least 2 members, not {members}')
     run_dir, seed = Path(run_dir), train_config.seed
     data = training_data(records, split_by, seed, recipes, init)   # prepared once: every member's split, then calibration and test
     nets = [train_predictor(records, run_dir/f'member{k}', model_config, replace(train_config, seed=seed + k), spec,
-                            split_by, progress, recipes, init, split_seed=seed, data=data, domain=k == 0) for k in range(members)]   # the first network's domain serves all
+                            split_by, progress, recipes, member_init(init, k), split_seed=seed, data=data, domain=k == 0) for k in range(members)]   # the first network's domain serves all
     first = nets[0]
     predictor = Predictor(first.model, first.windows, first.spec, first.card, [p.model for p in nets[1:]], first.domain)
     graphs = data.graphs(first.spec, progress=False, recipes=first.card['recipe_index'] or None)
@@ -368,7 +376,7 @@ def train_ensemble(records: list[SiteSpectrum], run_dir, members: int = 5, model
                      'test': p.card['test']['all']} for p in nets],
         'test': _scores(mean, y, els),
         'uncertainty': {'method': f'deep ensemble of {members} networks (seeds {seed}-{seed + members - 1}, one split'
-                                  + (', each fine-tuned from one trained network' if init else '') + '); '
+                                  + (f', each continuing {"its own network of an ensemble" if init and init.ensemble else "one trained network"}' if init else '') + '); '
                                   'split-conformal interval scale per element on the validation part',
                         'level': level, 'scales': {e: round(k, 4) for e, k in scales.items()},
                         'test_coverage': {e: {'n': int(r.n), 'coverage': round(float(r.coverage), 4), 'width': round(float(r.width), 4)}
