@@ -344,7 +344,7 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         card['fine_tuned_from']['test'] = init.card.get('test', {}).get('all')
     return Predictor(model.eval(), data.windows, spec, card, domain=domain)
 
-# %% ../nbs/12_predict.ipynb #ef07fa21
+# %% ../nbs/12_predict.ipynb #e5788e9c
 def member_init(init: Predictor | None, k: int) -> Predictor | None:
     "Where ensemble member `k` starts a fine-tune: `init`'s own member `k` when `init` is an ensemble that large (so every member continues its own training and the ensemble keeps its diversity), else `init`'s one network."
     if init is None or not init.ensemble or k >= len(init.members): return init

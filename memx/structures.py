@@ -30,6 +30,8 @@ class Example(NamedTuple):
 
 # %% ../nbs/05_structures.ipynb #1bb6e971
 _RS = [[0, 0, 0], [.5, .5, .5]]  # rock salt: metal 4a, anion 4b
+_HCP = [[1/3, 2/3, 1/4]]  # hcp metal: 2c
+_CALCITE = lambda x: [[0, 0, 0], [0, 0, .25], [x, 0, .25]]   # calcite type: metal 6b, C 6a, O 18e (x, 0, 1/4)
 EXAMPLES: dict[str, Example] = {
     'NiO': Example('Fm-3m', Lattice.cubic(4.1771), ['Ni', 'O'], _RS, 'Ni2+ regular octahedron',
                    {0: [2.089]*6}, 'bunsenite, ICDD PDF 47-1049 (a = 4.1771 A)'),
@@ -70,6 +72,58 @@ EXAMPLES: dict[str, Example] = {
                   {0: [2.556]*12}, 'Straumanis & Yu, Acta Cryst. A25, 676 (1969)'),
     'Ag': Example('Fm-3m', Lattice.cubic(4.0857), ['Ag'], [[0, 0, 0]], 'fcc metal, filled 4d shell',
                   {0: [2.889]*12}, 'Ag, room temperature (a = 4.0857 A)'),
+    # the reference compounds of measured spectra (the chapter 'Against experiment')
+    'Co': Example('P6_3/mmc', Lattice.hexagonal(2.5071, 4.0695), ['Co'], _HCP, 'hcp metal, 12 nearest neighbours',
+                  {0: [2.497]*6 + [2.507]*6}, 'hcp Co, room temperature, Owen & Jones, Proc. Phys. Soc. B 67, 456 (1954)'),
+    'Ni': Example('Fm-3m', Lattice.cubic(3.5238), ['Ni'], [[0, 0, 0]], 'fcc metal, 12 nearest neighbours',
+                  {0: [2.492]*12}, 'Swanson & Tatge, NBS Circular 539, vol. 1 (1953)'),
+    'Zn': Example('P6_3/mmc', Lattice.hexagonal(2.6649, 4.9468), ['Zn'], _HCP, 'hcp metal, 6 + 6 neighbours (c/a = 1.86)',
+                  {0: [2.665]*6 + [2.913]*6}, 'Swanson & Tatge, NBS Circular 539, vol. 1 (1953)'),
+    'CrO2': Example('P4_2/mnm', Lattice.tetragonal(4.4219, 2.9166), ['Cr', 'O'], [[0, 0, 0], [.3024, .3024, 0]],
+                    'rutile: Cr4+ octahedron', {0: [1.891]*2 + [1.911]*4}, 'Porta, Marezio, Remeika & Dernier, Mater. Res. Bull. 7, 157 (1972)'),
+    'MnO2': Example('P4_2/mnm', Lattice.tetragonal(4.3983, 2.8730), ['Mn', 'O'], [[0, 0, 0], [.30515, .30515, 0]],
+                    'pyrolusite (rutile): Mn4+ octahedron', {0: [1.880]*4 + [1.898]*2},
+                    'Bolzan, Fong, Kennedy & Howard, Aust. J. Chem. 46, 939 (1993)'),
+    'CuO': Example('C2/c', Lattice.monoclinic(4.6837, 3.4226, 5.1288, 99.54), ['Cu', 'O'], [[.25, .25, 0], [0, .4184, .25]],
+                   'tenorite: Cu2+ square plane of O', {0: [1.951]*2 + [1.961]*2}, 'Asbrink & Norrby, Acta Cryst. B26, 8 (1970)'),
+    'CuS': Example('P6_3/mmc', Lattice.hexagonal(3.7938, 16.341), ['Cu', 'Cu', 'S', 'S'],
+                   [[1/3, 2/3, .75], [1/3, 2/3, .10733], [1/3, 2/3, .25], [0, 0, .06337]],
+                   'covellite: Cu triangle of S (2d) and Cu tetrahedron of S (4f)', {0: [2.190]*3, 1: [2.305]*3 + [2.331]},
+                   'Evans & Konnert, Am. Mineral. 61, 996 (1976)'),
+    'Fe2O3': Example('R-3c', Lattice.hexagonal(5.0356, 13.7489), ['Fe', 'O'], [[0, 0, .35530], [.3059, 0, .25]],
+                     'hematite (corundum): Fe3+ octahedron, 3 short + 3 long', {0: [1.945]*3 + [2.116]*3},
+                     'Blake, Hessevick, Zoltai & Finger, Am. Mineral. 51, 123 (1966)'),
+    'Fe3O4': Example('Fd-3m:2', Lattice.cubic(8.3967), ['Fe', 'Fe', 'O'], [[1/8, 1/8, 1/8], [.5, .5, .5], [.2549, .2549, .2549]],
+                     'magnetite (spinel): Fe3+ tetrahedron (8a), Fe2.5+ octahedron (16d)', {0: [1.887]*4, 1: [2.059]*6},
+                     'Fleet, Acta Cryst. B37, 917 (1981)'),
+    'FeO': Example('Fm-3m', Lattice.cubic(4.3326), ['Fe', 'O'], [[0, 0, 0], [.5, .5, .5]],
+                   'wustite as ideal rock salt (real samples are Fe(1-x)O, x ~ 0.05): Fe2+ octahedron', {0: [2.166]*6},
+                   'McCammon & Liu, Phys. Chem. Minerals 10, 106 (1984)'),
+    'FeS2': Example('Pa-3', Lattice.cubic(5.4179), ['Fe', 'S'], [[0, 0, 0], [.3848, .3848, .3848]],
+                    'pyrite: low-spin Fe2+ octahedron of S2 dimers', {0: [2.262]*6},
+                    'Brostigen & Kjekshus, Acta Chem. Scand. 23, 2186 (1969)'),
+    'FeCO3': Example('R-3c', Lattice.hexagonal(4.6916, 15.3796), ['Fe', 'C', 'O'], _CALCITE(.27559),
+                     'siderite (calcite type): Fe2+ octahedron of carbonate O', {0: [2.144]*6},
+                     'Effenberger, Mereiter & Zemann, Z. Kristallogr. 156, 233 (1981)'),
+    'ZnCO3': Example('R-3c', Lattice.hexagonal(4.6526, 15.0257), ['Zn', 'C', 'O'], _CALCITE(.2757),
+                     'smithsonite (calcite type): Zn octahedron of carbonate O', {0: [2.110]*6},
+                     'Effenberger, Mereiter & Zemann, Z. Kristallogr. 156, 233 (1981)'),
+    'ZnSe': Example('F-43m', Lattice.cubic(5.6676), ['Zn', 'Se'], [[0, 0, 0], [.25, .25, .25]],
+                    'stilleite (zinc blende): Zn tetrahedron of Se', {0: [2.454]*4}, 'ZnSe, room temperature (a = 5.6676 A)'),
+    'NiS': Example('P6_3/mmc', Lattice.hexagonal(3.4395, 5.3514), ['Ni', 'S'], [[0, 0, 0], [1/3, 2/3, .25]],
+                   'alpha-NiS (NiAs type): Ni octahedron of S', {0: [2.394]*6}, 'Trahan, Goodrich & Watkins, Phys. Rev. B 2, 2859 (1970)'),
+    'Ni(OH)2': Example('P-3m1', Lattice.hexagonal(3.126, 4.605), ['Ni', 'O', 'H'], [[0, 0, 0], [1/3, 2/3, .2221], [1/3, 2/3, .4275]],
+                       'theophrastite (brucite type): Ni2+ octahedron of OH', {0: [2.073]*6}, 'Greaves & Thomas, Acta Cryst. C42, 51 (1986)'),
+    'Mn3O4': Example('I4_1/amd', Lattice.tetragonal(5.7621, 9.4696), ['Mn', 'Mn', 'O'], [[0, 0, 0], [0, .25, .625], [0, .2222, .3839]],
+                     'hausmannite (tetragonal spinel): Mn2+ tetrahedron, Jahn-Teller Mn3+ octahedron', {0: [2.042]*4, 1: [1.931]*4 + [2.287]*2},
+                     'Jarosch, Mineral. Petrol. 37, 15 (1987)'),
+    'Mn2O3': Example('Ia-3', Lattice.cubic(9.4091), ['Mn', 'Mn', 'O'], [[.25, .25, .25], [-.0347, 0, .25], [.3851, .1459, .3811]],
+                     'bixbyite type, cubic average: Mn3+ 6-fold, 8b and 24d', {0: [2.024]*6, 1: [1.991]*2 + [1.994]*2 + [2.054]*2},
+                     'approximate: the cubic bixbyite cell (a = 9.409 A) with bixbyite-type positions; at room temperature '
+                     'the real cell is a slightly orthorhombic (Pbca) distortion of it, Geller, Acta Cryst. B27, 821 (1971)'),
+    'Fe3C': Example('Pnma', Lattice.orthorhombic(5.0896, 6.7443, 4.5248), ['Fe', 'Fe', 'C'], [[.1837, .0676, .3328], [.0363, .25, .8392], [.8771, .25, .4440]],
+                    'cementite: Fe in two sites, C in a trigonal prism of Fe', {0: [2.01, 2.05, 2.39], 1: [1.96, 1.99]},
+                    'Wood et al., J. Appl. Cryst. 37, 82 (2004)'),
 }
 
 # %% ../nbs/05_structures.ipynb #db503c46
