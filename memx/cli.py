@@ -15,6 +15,7 @@ from .model import ModelConfig
 from .train import TrainConfig
 from .predict import Predictor, predict, plot_predictions, train_ensemble, train_predictor
 from .simulate import add_simulate_parser
+from .compare import add_compare_parser
 
 log = logging.getLogger('memx')
 
@@ -136,6 +137,7 @@ def parser() -> argparse.ArgumentParser:
                     help='train N networks of seeds SEED..SEED+N-1 on one split (with --init: each fine-tuned from it), with calibrated 90 %% intervals (default 1: one network)')
     tr.set_defaults(run=_train)
     add_simulate_parser(sub)
+    add_compare_parser(sub)
     for command in sub.choices.values():
         command.add_argument('-v', '--verbose', action='store_true', help="show library warnings and debug messages in full")
     return p

@@ -106,3 +106,37 @@ def test_train_an_ensemble_gives_intervals(tmp_path, toy_tree):
     assert p.returncode == 0, p.stderr
     df = pd.read_csv(tmp_path/'nio.csv')
     assert (df.mu_std > 0).all() and (df.mu_lower <= df.mu).all() and (df.mu <= df.mu_upper).all()
+
+
+def test_compare_ranks_candidates_against_a_measured_spectrum(tmp_path, shared):
+    "memx compare as the README shows it: a measured Cu spectrum, three candidates, the copper foil as calibration."
+    cu = shared/'experiment'/'Cu'
+    r = memx('compare', cu/'CuO_tenorite_13K_01.xdi', 'CuO', 'Cu', 'CuS', '--calibration', f"{cu/'cu_metal_rt.xdi'}=Cu",
+             '-o', tmp_path/'rank.csv', '--plot', tmp_path/'rank.png')
+    assert r.returncode == 0, r.stderr
+    table = pd.read_csv(tmp_path/'rank.csv')
+    assert sorted(table.candidate) == ['Cu', 'CuO', 'CuS'] and list(table['rank']) == [1, 2, 3]
+    assert table.score.is_monotonic_increasing and table.shift_eV.nunique() == 1
+    assert 'fitted on Cu' in r.stdout and (tmp_path/'rank.png').stat().st_size > 10_000
+
+
+@pytest.mark.parametrize('case, message', [
+    ('no calibration', 'give an energy calibration'),
+    ('wrong element', 'is a Cu K-edge spectrum, not Fe'),
+    ('unreadable', 'cannot read junk.xdi'),
+    ('no edge', 'no Cu K edge in it'),
+])
+def test_compare_bad_input_exits_2_with_one_line(tmp_path, shared, case, message):
+    measured = shared/'experiment'/'Cu'/'CuO_tenorite_13K_01.xdi'
+    extra = ['--shift', '0']
+    if case == 'no calibration': extra = []
+    elif case == 'wrong element': extra += ['--element', 'Fe']
+    elif case == 'unreadable':
+        measured = tmp_path/'junk.xdi'; measured.write_text('# XDI/1.0\nnot numbers at all\n')
+    else:   # a scan of the pre-edge region only: the edge at 8979 eV is outside it
+        measured = tmp_path/'below.txt'
+        measured.write_text('\n'.join(f'{e} {0.01*e/8000}' for e in range(8700, 8950, 2)))
+        extra += ['--element', 'Cu']
+    r = memx('compare', measured, 'CuO', *extra, '-o', tmp_path/'r.csv', '--plot', '')
+    assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
