@@ -6,12 +6,12 @@
 from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Composition, Lattice, Structure
 from .elements import MemxInputError
 from .data import read_structure
 
 # %% auto #0
-__all__ = ['EXAMPLES', 'Example', 'example_structure', 'structure_name', 'named_structure']
+__all__ = ['EXAMPLES', 'Example', 'example_structure', 'examples_with', 'example_of', 'structure_name', 'named_structure']
 
 # %% ../nbs/05_structures.ipynb #84348e39
 class Example(NamedTuple):
@@ -132,6 +132,16 @@ def example_structure(name: str) -> Structure:
     if name not in EXAMPLES:
         raise MemxInputError(f"no example structure {name!r}; choose from {', '.join(EXAMPLES)}")
     return EXAMPLES[name].build()
+
+# %% ../nbs/05_structures.ipynb #1e720758
+def examples_with(element: str) -> list[str]:
+    "Names of the example crystals that contain `element`."
+    return [name for name, ex in EXAMPLES.items() if element in ex.species]
+
+def example_of(composition) -> str | None:
+    "The example crystal whose reduced composition is `composition` (a pymatgen `Composition` or a formula), if there is one."
+    target = Composition(composition).reduced_composition
+    return next((name for name in EXAMPLES if Composition(name).reduced_composition == target), None)
 
 # %% ../nbs/05_structures.ipynb #0e489b49
 def structure_name(item: str | Path) -> str:
