@@ -133,7 +133,7 @@ def example_structure(name: str) -> Structure:
         raise MemxInputError(f"no example structure {name!r}; choose from {', '.join(EXAMPLES)}")
     return EXAMPLES[name].build()
 
-# %% ../nbs/05_structures.ipynb #1e720758
+# %% ../nbs/05_structures.ipynb #2bb8c8e5
 def examples_with(element: str) -> list[str]:
     "Names of the example crystals that contain `element`."
     return [name for name, ex in EXAMPLES.items() if element in ex.species]
