@@ -65,17 +65,26 @@ def stage_book(staged: Path) -> None:
     shutil.copytree(BOOK/'_static', staged/'_static', dirs_exist_ok=True)
 
 
-def hide_injected_parameters(notebook: Path, setting: str) -> None:
-    "Hide papermill's injected-parameters cell and say above the defaults cell which setting this page ran with."
+FOLDED = {'hide-input', 'remove-input', 'remove-cell', 'hide-cell'}
+
+
+def fold_code(notebook: Path, setting: str) -> None:
+    "Readers come for figures and verdicts: fold every code cell (`hide-input`), drop papermill's injected parameters, and say in prose, above the folded parameters cell, which setting the page ran with."
     nb = json.loads(notebook.read_text())
+    cells = []
     for cell in nb['cells']:
-        tags = cell.get('metadata', {}).get('tags', [])
-        if 'injected-parameters' in tags:
+        tags = cell.setdefault('metadata', {}).setdefault('tags', [])
+        if cell['cell_type'] == 'code' and 'injected-parameters' in tags:
             tags.append('remove-cell')
-        elif 'parameters' in tags:
-            cell['source'] = (f'# This page ran in the {setting} setting (quick = {setting == "quick"}, set by book/build.py).\n'
-                              '# The defaults below are the quick setting; papermill -p overrides any of them.\n'
-                              + ''.join(cell['source']))
+        elif cell['cell_type'] == 'code' and 'parameters' in tags:
+            cells.append({'cell_type': 'markdown', 'metadata': {}, 'id': 'memx-setting', 'source': [
+                f"**Setting.** This page ran in the **{setting}** setting (`quick = {setting == 'quick'}`, "
+                f"`python book/build.py --{setting}`). The chapter's parameters are in the folded cell below; "
+                "`papermill -p NAME VALUE` changes any of them."]})
+        if cell['cell_type'] == 'code' and not FOLDED & set(tags):
+            tags.append('hide-input')
+        cells.append(cell)
+    nb['cells'] = cells
     notebook.write_text(json.dumps(nb, indent=1))
 
 
@@ -89,7 +98,7 @@ def execute(name: str, setting: str, results: Path, timeout: int, staged: Path) 
                                     'results_dir': os.path.relpath(results/name, BOOK/'chapters')},
                         cwd=str(BOOK/'chapters'), kernel_name='python3', progress_bar=False,
                         execution_timeout=timeout)
-    hide_injected_parameters(out, setting)
+    fold_code(out, setting)
     return time.perf_counter() - t0
 
 

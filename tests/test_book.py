@@ -45,3 +45,16 @@ def test_sources_carry_no_outputs():
         cells = json.loads(nb.read_text())['cells']
         assert not any(c.get('outputs') for c in cells if c['cell_type'] == 'code'), f'{nb.name} has outputs'
         assert sum('parameters' in c.get('metadata', {}).get('tags', []) for c in cells) == 1, f'{nb.name}: one parameters cell'
+
+
+def test_code_is_folded_and_the_setting_said(site):
+    "Readers come for figures and verdicts: no page shows an unfolded code cell of more than three lines, and each says in prose which setting it ran."
+    from bs4 import BeautifulSoup
+    folded = {'tag_hide-input', 'tag_remove-input', 'tag_hide-cell', 'tag_remove-cell'}
+    for name in build.chapters():
+        soup = BeautifulSoup((site/'chapters'/f'{name}.html').read_text(), 'html.parser')
+        for cell in soup.select('div.cell'):
+            code = cell.select_one('div.cell_input')
+            lines = code.get_text().strip().splitlines() if code else []
+            assert folded & set(cell.get('class', [])) or len(lines) <= 3, f'{name}: an unfolded code cell of {len(lines)} lines'
+        assert 'This page ran in the quick setting' in soup.get_text(), f'{name} does not say which setting it ran'
