@@ -88,6 +88,16 @@ def fold_code(notebook: Path, setting: str) -> None:
     notebook.write_text(json.dumps(nb, indent=1))
 
 
+def ipc_kernel_manager():
+    "A Jupyter kernel manager on local IPC sockets: no network ports, so ipykernel has no unencrypted TCP to warn about."
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class IPCKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(['tcp', 'ipc'], default_value='ipc', config=True)
+    return IPCKernelManager
+
+
 def execute(name: str, setting: str, results: Path, timeout: int, staged: Path) -> float:
     "Run one chapter with papermill into the staging folder; returns the seconds it took."
     import papermill as pm
@@ -97,7 +107,7 @@ def execute(name: str, setting: str, results: Path, timeout: int, staged: Path) 
                         parameters={'quick': setting == 'quick',
                                     'results_dir': os.path.relpath(results/name, BOOK/'chapters')},
                         cwd=str(BOOK/'chapters'), kernel_name='python3', progress_bar=False,
-                        execution_timeout=timeout)
+                        execution_timeout=timeout, kernel_manager_class=ipc_kernel_manager())
     fold_code(out, setting)
     return time.perf_counter() - t0
 
