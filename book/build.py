@@ -116,7 +116,7 @@ def build_site(staged: Path, site: Path) -> None:
     "Run jupyter-book on the staged book (no execution, no network)."
     exe = Path(sys.executable).parent/'jupyter-book'
     cmd = [str(exe) if exe.exists() else 'jupyter-book', 'build', str(staged), '--path-output', str(site),
-           '--builder', 'html']
+           '--builder', 'html', '--all']   # --all: Sphinx keeps an old copy of a changed static file otherwise
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f'jupyter-book failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}')
