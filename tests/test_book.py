@@ -1,5 +1,5 @@
 "The book: every chapter executes in the quick setting and the built site has a page with figures for each."
-import importlib.util, re, subprocess, sys
+import importlib.util, json, re, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -58,3 +58,16 @@ def test_code_is_folded_and_the_setting_said(site):
             lines = code.get_text().strip().splitlines() if code else []
             assert folded & set(cell.get('class', [])) or len(lines) <= 3, f'{name}: an unfolded code cell of {len(lines)} lines'
         assert 'This page ran in the quick setting' in soup.get_text(), f'{name} does not say which setting it ran'
+
+
+def test_no_typed_number_in_a_verdict():
+    "Verdicts and readings come from code: a chapter's own prose never states one with a measured number typed in."
+    refs = re.compile(r'(Figures?|Fig\.|Tables?|Sections?|Chapters?|Figs\.)\s[\d.,\- ]+(and\s[\d.]+)?')
+    measured = re.compile(r'\d+\.\d+|\d+\s?%|\d+(\.\d+)?\s?eV')
+    for name in build.chapters():
+        for cell in json.loads((ROOT/'book'/'chapters'/f'{name}.ipynb').read_text())['cells']:
+            if cell['cell_type'] != 'markdown': continue
+            for paragraph in ''.join(cell['source']).split('\n\n'):
+                if paragraph.lstrip().startswith(('**Verdict', '**Reading.**', '**Where they', '**What this run')):
+                    found = measured.search(refs.sub('', paragraph))
+                    assert not found, f'{name}: a number typed into a verdict: {found.group()!r} in {paragraph[:80]!r}'
