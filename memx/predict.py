@@ -30,8 +30,8 @@ from .evaluate import (per_element, element_of, element_mean_baseline, knn_basel
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'SHIPPED', 'MIN_TRAIN', 'Predictor', 'predict', 'plot_predictions', 'training_data', 'kept_split',
-           'train_predictor', 'member_init', 'train_ensemble']
+__all__ = ['log', 'SHIPPED', 'MIN_TRAIN', 'Predictor', 'predict', 'plot_predictions', 'training_data', 'training_chemistry',
+           'kept_split', 'train_predictor', 'member_init', 'train_ensemble']
 
 # %% ../nbs/12_predict.ipynb #ecf2b5de
 SHIPPED = Path(memx.__file__).parent/'weights'/'memx-feff.pt'
@@ -273,6 +273,16 @@ def training_data(records: list[SiteSpectrum], split_by: str = 'material', seed:
     return prepare(records, windows=init.windows if init else None, split=split, split_by=split_by, seed=seed,
                    recipes=recipes, test_materials=held)
 
+def training_chemistry(data: TrainingData) -> dict:
+    "How far the training crystals reach, for the card: per element, the crystals trained on and the share of them that are oxides (contain O)."
+    train, crystals = set(data.split['train']), {}
+    for r in data.records:
+        if r.id in train: crystals.setdefault(r.element, {})[r.parent] = 'O' in {s.symbol for s in r.structure.species}
+    return {'note': 'almost every training crystal is an oxide: for metals, sulfides, nitrides, carbides and halides a '
+                    'prediction is an extrapolation (the applicability column says how far a site lies from the training sites)'
+                    if all(sum(c.values()) >= 0.8*len(c) for c in crystals.values()) else 'see the oxide share per element',
+            'per_element': {e: {'crystals': len(c), 'oxide_share': round(sum(c.values())/len(c), 3)} for e, c in crystals.items()}}
+
 def kept_split(records: list[SiteSpectrum], card_split: dict) -> dict[str, list[str]] | None:
     "The split for fine-tuning a model whose card lists `card_split`: its validation and test crystals (with their analogues) stay in their parts, every other crystal trains, new ones included; None for a card without validation ids."
     if 'valid_ids' not in card_split: return None
@@ -324,6 +334,7 @@ def train_predictor(records: list[SiteSpectrum], run_dir, model_config: ModelCon
         'counts': data.counts.to_dict(orient='index'),
         'train_counts': data.counts['train'].to_dict(),
         'few_data_elements': [e for e, n in data.counts['train'].items() if n < MIN_TRAIN],
+        'chemistry': training_chemistry(data),
         'split': {'by': split_by, 'seed': split_seed, 'fractions': [0.8, 0.1, 0.1],
                   'valid_ids': sorted(data.split['valid']), 'test_ids': sorted(data.split['test'])},
         'model': asdict(model_config), 'training': asdict(train_config), 'graphs': asdict(spec),
