@@ -19,7 +19,7 @@ setuptools.setup(
     package_data={'memx': ['weights/*']},
     install_requires=reqs('requirements'),
     extras_require={'mp': reqs('mp_requirements'), 'simulate': reqs('simulate_requirements'),
-                    'experiment': reqs('experiment_requirements'),
+                    'experiment': reqs('experiment_requirements'), 'scale': reqs('scale_requirements'),
                     'dev': reqs('dev_requirements')},
     entry_points={'console_scripts': cfg['console_scripts'].split(),
                   'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},

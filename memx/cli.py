@@ -16,6 +16,7 @@ from .train import TrainConfig
 from .predict import Predictor, predict, plot_predictions, train_ensemble, train_predictor
 from .simulate import add_simulate_parser
 from .compare import add_compare_parser
+from .scale import predict_dataset
 
 log = logging.getLogger('memx')
 
@@ -47,6 +48,12 @@ def _graph(args) -> None:
 
 # %% ../nbs/13_cli.ipynb #24155726
 def _predict(args) -> None:
+    if args.dataset:                                   # many structures: on Dask, into a Parquet dataset
+        done = predict_dataset(args.structures, args.dataset, args.scheduler, args.workers, args.chunk, args.element, args.model)
+        print(f"{done['structures']} structures predicted into {args.dataset} ({done['parts written']} new parts, "
+              f"{done['parts already there']} already there; {done['skipped']} structures skipped, see _skipped.jsonl"
+              + (f"; {done['failed parts']} parts failed, see _failed.jsonl" if done['failed parts'] else '') + ')')
+        return
     base = structure_name(args.structures[0])          # default outputs are named after the (first) input
     output = args.output or f'{base}-xanes.csv'
     plot = f'{base}-xanes.png' if args.plot is None else args.plot
@@ -114,6 +121,11 @@ def parser() -> argparse.ArgumentParser:
                     help='list every absorbing site (default: one row set per symmetry-distinct site, with its multiplicity)')
     pr.add_argument('--allow-overlap', action='store_true',
                     help='predict structures whose atoms overlap (closer than half the sum of their covalent radii)')
+    pr.add_argument('--dataset', metavar='DIR', help='many structures (files, folders, glob patterns, Materials Project dumps): predict them '
+                                                     'on Dask into a partitioned Parquet dataset in DIR; a rerun does only what is missing')
+    pr.add_argument('--scheduler', metavar='ADDRESS', help='with --dataset: an existing dask.distributed scheduler (default: a local cluster)')
+    pr.add_argument('--workers', type=int, default=2, help='with --dataset: local worker processes (default 2)')
+    pr.add_argument('--chunk', type=int, default=64, help='with --dataset: structures per unit of work (default 64)')
     pr.set_defaults(run=_predict)
     tr = sub.add_parser('train', help='train a model on FEFF folders, authors-format folders or Materials Project dumps')
     tr.add_argument('data', nargs='+', help='FEFF folders, spectra tables (.csv/.parquet, or a folder with spectra.csv), '
