@@ -86,6 +86,8 @@ def prepare(records: list[SiteSpectrum], windows: dict[str, EnergyWindow] | None
     windows = windows or energy_windows([r for r in records if r.recipe == main[r.element]], n, step, tolerance)  # the main recipe's window
     y, records, skips = regrid(records, windows, tolerance); skipped += skips; stages['on grid'] = _count(records)
     split = split or split_ids(records, split_by, seed=seed, test_materials=test_materials)
+    kept = {r.id for r in records}
+    split = {part: [i for i in ids if i in kept] for part, ids in split.items()}   # a given split may name spectra cleaning removed
     for name, rows in split_indices(records, split).items():
         stages[name] = _count(records[i] for i in rows)
     counts = pd.DataFrame(stages).fillna(0).astype(int)
