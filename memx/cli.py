@@ -8,7 +8,7 @@ import argparse, logging, sys, warnings
 from pathlib import Path
 import memx
 from .elements import MemxInputError, labelled_errors
-from .data import _first_line, absorbing_sites
+from .data import _first_line, absorbing_sites, download_mp_elements
 from .structures import EXAMPLES, named_structure, structure_name
 from .graphs import GraphSpec, site_graphs
 from .model import ModelConfig
@@ -70,6 +70,10 @@ def _predict(args) -> None:
     print(f'spectra written to {output}')
     if plot:
         plot_predictions(df, plot); print(f'plot written to {plot}')
+
+def _download_mp(args) -> None:
+    paths = download_mp_elements(args.elements, args.out, args.api_key)
+    print(f"{len(paths)} element dumps in {args.out}; train on them with: memx train {args.out}")
 
 def _train(args) -> None:
     from memx.data import read_spectra
@@ -150,6 +154,11 @@ def parser() -> argparse.ArgumentParser:
     tr.set_defaults(run=_train)
     add_simulate_parser(sub)
     add_compare_parser(sub)
+    mp = sub.add_parser('download-mp', help="download the Materials Project's K-edge XANES documents, one file per element")
+    mp.add_argument('elements', nargs='+', metavar='ELEMENT', help='absorbing elements, e.g. Fe Co')
+    mp.add_argument('-o', '--out', required=True, help='folder of the dumps (mp-xanes-<El>.json.gz); a rerun fetches only the missing elements')
+    mp.add_argument('--api-key', help='Materials Project API key (default: the MP_API_KEY environment variable)')
+    mp.set_defaults(run=_download_mp)
     for command in sub.choices.values():
         command.add_argument('-v', '--verbose', action='store_true', help="show library warnings and debug messages in full")
     return p

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #d4f2e41f
 from __future__ import annotations
-import glob, gzip, json, logging, random, re, warnings
+import glob, gzip, json, logging, os, random, re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -13,7 +13,7 @@ import pandas as pd
 from monty.json import MontyEncoder
 from pymatgen.core import Structure, DummySpecies
 from tqdm.auto import tqdm
-from .elements import ABSORBERS, MemxInputError
+from .elements import ABSORBERS, MemxInputError, check_absorber
 
 log = logging.getLogger('memx')
 
@@ -22,7 +22,8 @@ __all__ = ['log', 'MIN_GAP', 'PAPER_STEP', 'MP_RECIPE', 'SHARED_TABLES', 'closes
            'absorbing_sites', 'equivalent_sites', 'spectrum_id', 'parse_spectrum_id', 'SiteSpectrum', 'make_record',
            'Skip', 'read_xmu', 'feff_recipe', 'recipe_name', 'read_feff_material', 'pick_materials', 'read_feff_tree',
            'write_feff_site', 'read_spectra_table', 'read_paper_dataset', 'read_paper_cif', 'mp_record',
-           'read_mp_documents', 'download_mp_xanes', 'shared_data_dir', 'read_spectra', 'load_shared']
+           'read_mp_documents', 'download_mp_xanes', 'download_mp_elements', 'shared_data_dir', 'read_spectra',
+           'load_shared']
 
 # %% ../nbs/01_data.ipynb #68b63074
 MIN_GAP = 0.5  # atoms closer than this fraction of the sum of their covalent radii overlap
@@ -482,6 +483,21 @@ def download_mp_xanes(elements: Iterable[str], out, api_key: str | None = None, 
     with gzip.open(out, 'wt') as f:
         json.dump(docs, f, cls=MontyEncoder)
     return out
+
+def download_mp_elements(elements: Iterable[str], out_dir, api_key: str | None = None, progress: bool = True, **search) -> dict[str, Path]:
+    "One dump per element, `out_dir`/mp-xanes-<El>.json.gz, each written whole or not at all; elements already there are skipped (resumable); the key from `api_key` or `MP_API_KEY`."
+    api_key = api_key or os.environ.get('MP_API_KEY')
+    if not api_key:
+        raise MemxInputError('a Materials Project API key is needed: --api-key KEY, or set MP_API_KEY')
+    out, paths = Path(out_dir), {}
+    out.mkdir(parents=True, exist_ok=True)
+    for el in tqdm([check_absorber(e) for e in elements], desc='Materials Project', unit='element', disable=not progress):
+        path = paths[el] = out/f'mp-xanes-{el}.json.gz'
+        if path.exists(): continue
+        part = path.with_name(f'.{path.name}.part')
+        download_mp_xanes([el], part, api_key, **search)
+        os.replace(part, path)
+    return paths
 
 # %% ../nbs/01_data.ipynb #adf7ef57
 def shared_data_dir() -> Path:

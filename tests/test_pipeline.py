@@ -9,6 +9,7 @@ from pymatgen.core import Lattice, Structure
 from memx import data as mdata
 from memx.data import read_feff_tree, read_paper_dataset, read_mp_documents, download_mp_xanes, load_shared
 from memx.dataset import prepare
+from memx.elements import MemxInputError
 from memx.graphs import GraphSpec
 
 
@@ -106,3 +107,21 @@ def test_short_spectra_keep_their_element():
         w = data.windows[el]
         assert w.n == 111 and w.step < 0.5 and 33 < w.end - w.start <= 35.5, w
     assert (data.counts['input'] - data.counts['on grid']).sum() == len(data.skipped)
+
+
+def test_download_mp_elements_one_file_each_and_resumable(tmp_path, monkeypatch):
+    import mp_api.client
+    from memx.data import download_mp_elements
+    monkeypatch.setattr(mp_api.client, 'MPRester', _FakeRester)
+    monkeypatch.delenv('MP_API_KEY', raising=False)
+    with pytest.raises(MemxInputError, match='API key is needed'):
+        download_mp_elements(['Ni'], tmp_path)
+    monkeypatch.setenv('MP_API_KEY', 'KEY')
+    before = len(_FakeRester.calls)
+    paths = download_mp_elements(['Ni', 'Co'], tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['mp-xanes-Co.json.gz', 'mp-xanes-Ni.json.gz'] == sorted(p.name for p in paths.values())
+    assert len(_FakeRester.calls) == before + 2
+    download_mp_elements(['Ni', 'Co', 'Fe'], tmp_path, progress=False)   # only Fe is fetched
+    assert len(_FakeRester.calls) == before + 3 and [str(c['absorbing_element']) for c in _FakeRester.calls[-1:]] == ['Fe']
+    records, _ = read_mp_documents(paths['Ni'])
+    assert len(records) == 1
