@@ -17,8 +17,8 @@ from .structures import named_structure
 if TYPE_CHECKING: from larch import Group
 
 # %% auto #0
-__all__ = ['RESOLUTION_SI111', 'Theory', 'predicted', 'feff_theory', 'broaden', 'Calibration', 'fit_shift', 'calibrate',
-           'compare', 'plot_comparison', 'compare_command', 'add_compare_parser']
+__all__ = ['RESOLUTION_SI111', 'MIN_COVERAGE', 'Theory', 'predicted', 'feff_theory', 'broaden', 'Calibration', 'fit_shift',
+           'calibrate', 'compare', 'plot_comparison', 'compare_command', 'add_compare_parser']
 
 # %% ../nbs/12c_compare.ipynb #6ef16aee
 class Theory(NamedTuple):
@@ -93,10 +93,12 @@ def _on_scan(measured: Group, energy: np.ndarray) -> tuple[np.ndarray, np.ndarra
     inside = (energy >= measured.energy[0]) & (energy <= measured.energy[-1])
     return inside, np.interp(energy[inside], measured.energy, measured.flat)
 
+MIN_COVERAGE = 0.9   # share of the computed window the measured scan must cover
+
 def _misfit(measured: Group, theory: Theory, broadened: np.ndarray, shift: float) -> float:
-    "Mean |computed - measured| on the computed window moved by `shift`; NaN where the scan covers under 90 % of it."
+    "Mean |computed - measured| on the computed window moved by `shift`; NaN where the scan covers less than `MIN_COVERAGE` of it."
     inside, flat = _on_scan(measured, theory.energy + shift)
-    return float(np.mean(np.abs(broadened[inside] - flat))) if inside.mean() >= 0.9 else float('nan')
+    return float(np.mean(np.abs(broadened[inside] - flat))) if inside.mean() >= MIN_COVERAGE else float('nan')
 
 def fit_shift(pairs: list[tuple[Group, Theory]], resolution: float = RESOLUTION_SI111, lorentzian: float = 0.0,
               span: float = 40.0, step: float = 0.05) -> tuple[float, float]:
@@ -120,13 +122,12 @@ def calibrate(pairs: list[tuple[Group, Theory]], resolution: float = RESOLUTION_
     return Calibration(element, recipe, round(shift, 2), tuple(f'{m.label} = {t.name}' for m, t in pairs), round(mae, 4))
 
 # %% ../nbs/12c_compare.ipynb #1e3ae0eb
-def _scores(measured: Group, theory: Theory, shift: float, resolution: float, lorentzian: float) -> dict:
-    "Calibrated scores of one computed spectrum against the normalised measured one."
-    energy, mu = theory.energy + shift, broaden(theory.energy, theory.mu, resolution, lorentzian)
+def _scores(measured: Group, energy: np.ndarray, mu: np.ndarray, element: str) -> dict:
+    "Scores of one computed spectrum (`mu` broadened, on `energy` already shifted) against the normalised measured one."
     inside, flat = _on_scan(measured, energy)
-    if inside.mean() < 0.9:
+    if inside.mean() < MIN_COVERAGE:
         raise MemxInputError(f'{measured.label}: the scan ({measured.energy[0]:.0f}-{measured.energy[-1]:.0f} eV) misses the '
-                             f'computed {theory.element} window ({energy[0]:.0f}-{energy[-1]:.0f} eV after the {shift:+.1f} eV shift)')
+                             f'computed {element} window ({energy[0]:.0f}-{energy[-1]:.0f} eV after the shift)')
     e_measured, e_theory = edge_energy(measured.energy, measured.flat), edge_energy(energy, mu)
     (pm, hm), (pt, ht) = pre_edge_peak(measured.energy, measured.flat, e_measured), pre_edge_peak(energy, mu, e_theory)
     return {'score': float(np.mean(np.abs(mu[inside] - flat))), 'pearson': float(np.corrcoef(mu[inside], flat)[0, 1]),
@@ -155,9 +156,9 @@ def _calibration(calibration, shift, element: str, recipe: str, predictor, norma
                              'structure) or a shift in eV, not both or neither')
     if shift is not None: return float(shift), f'given: {shift:+.2f} eV'
     if not isinstance(calibration, Calibration):
-        pairs = [(_as_measured(m, element, normalisation), t) for m, t in calibration]
-        calibration = calibrate([(m, t) for (m, _), t in zip(pairs, _theories([t for _, t in pairs], element, predictor))],
-                                resolution, lorentzian)
+        measured = [_as_measured(m, element, normalisation) for m, _ in calibration]
+        theories = _theories([t for _, t in calibration], element, predictor)
+        calibration = calibrate(list(zip(measured, theories)), resolution, lorentzian)
     if (calibration.element, calibration.recipe) != (element, recipe):
         raise MemxInputError(f'the calibration is for {calibration.element} in {calibration.recipe}, the candidates are {element} in {recipe}')
     return calibration.shift, f"{calibration.shift:+.2f} eV fitted on {'; '.join(calibration.references)}"
@@ -175,11 +176,11 @@ def compare(measured, candidates: Iterable, element: str | None = None, calibrat
     used, how = _calibration(calibration, shift, element, recipes.pop(), predictor, normalisation, resolution, lorentzian)
     rows, curves = [], {}
     for t in theories:
-        row = {'candidate': t.name, **_scores(m, t, used, resolution, lorentzian), 'shift_eV': used}
+        curves[t.name] = energy, mu = t.energy + used, broaden(t.energy, t.mu, resolution, lorentzian)   # broadened once
+        row = {'candidate': t.name, **_scores(m, energy, mu, element), 'shift_eV': used}
         if free_shift:
             row['free_shift_eV'], row['free_score'] = fit_shift([(m, t)], resolution, lorentzian)
         rows.append({**row, 'recipe': t.recipe, 'applicability': t.applicability, 'note': t.note})
-        curves[t.name] = (t.energy + used, broaden(t.energy, t.mu, resolution, lorentzian))
     table = pd.DataFrame(rows).sort_values('score', ignore_index=True)
     table.insert(0, 'rank', np.arange(1, len(table) + 1))
     table.attrs.update(measured=(m.label, m.energy, m.flat), curves=curves, calibration=how, element=element)

@@ -112,8 +112,7 @@ def normalise(spectrum: Group, e0: float | None = None, pre1: float | None = Non
         pre_edge(spectrum, e0=e0, pre1=pre1, pre2=pre2, norm1=norm1, norm2=norm2, nnorm=nnorm)
     if not spectrum.element:
         spectrum.element = xraydb.guess_edge(spectrum.e0, edges=['K'])[0]
-    el = spectrum.element
-    el = check_absorber(el)
+    el = check_absorber(spectrum.element)
     edge = xraydb.xray_edge(el, 'K').energy
     if not energy[0] + 5 < edge < energy[-1] - 20:
         raise MemxInputError(f'{name}: no {el} K edge in it: the scan covers {energy[0]:.0f}-{energy[-1]:.0f} eV, the edge is at {edge:.0f} eV')

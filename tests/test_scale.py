@@ -11,7 +11,7 @@ distributed = pytest.importorskip('distributed')
 
 @pytest.fixture(scope='module')
 def crystals(shared):
-    "A glob over 120 shared crystals (their POSCARs), and the same crystals as (name, path) pairs."
+    "A glob over shared crystals (their POSCARs; 73 today), and up to 120 of them as (name, path) pairs."
     pattern = str(shared/'feff-omnixas'/'mp-10*'/'POSCAR')
     items = list(structure_sources([pattern]))[:120]
     assert len(items) >= 60, len(items)
