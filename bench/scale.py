@@ -1,28 +1,29 @@
-"""Predictions per second on Dask against the number of local workers, and the overhead over the in-process path.
+"""Predictions per second and FEFF sites per hour on Dask against the number of local workers, and the overheads.
 
-Run from the repository root: `python bench/scale.py [--structures 300] [--chunk 32]` (needs ../shared/data and the
-shipped model). Prints, in one run on the same structures (POSCAR files of the shared FEFF folders): the in-process
-`predict` rate, then `memx.scale.predict_dataset` on a LocalCluster of 1 and of 2 worker processes (cluster start,
-model loading and Parquet writing included), their ratios, and what that rate means for the Materials Project.
+Run from the repository root: `python bench/scale.py [--structures 300] [--chunk 32] [--feff-sites 4] [--documents 3000]`
+(needs ../shared/data, the shipped model and, for FEFF, feff10-rs). Prints, in one run:
+- predictions: on the same structures (POSCAR files of the shared FEFF folders), the in-process `predict` rate, then
+  `memx.scale.predict_dataset` on a LocalCluster of 1 and of 2 worker processes (cluster start, model loading and
+  Parquet writing included), their ratios, and what that rate means for the Materials Project;
+- FEFF: `memx.simulate.simulate` of the same distinct sites with the `fast` recipe on 1 and on 2 local workers
+  (sites per hour), and the cost Dask adds to a unit (a stand-in FEFF that returns at once, 200 sites);
+- a Materials Project dump: documents per second and peak memory streaming 1/10 of a JSON Lines dump and all of it.
 """
-import argparse, logging, os, tempfile, time
+import argparse, gzip, json, logging, os, tempfile, time, tracemalloc
 from itertools import islice
 from pathlib import Path
+import numpy as np
 import pandas as pd
 import torch
 from memx.data import shared_data_dir
 from memx.predict import Predictor, predict
 from memx.scale import predict_dataset, structure_sources
+from memx.simulate import simulate
 
 logging.disable(logging.WARNING)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--structures', type=int, default=300); ap.add_argument('--chunk', type=int, default=32)
-    args = ap.parse_args()
-    torch.set_num_threads(1)   # one thread per worker below: compare like with like
-    print(f'torch {torch.__version__}; {os.cpu_count()} CPUs; 1 thread per process')
+def bench_predict(args):
 
     folder = Path(tempfile.mkdtemp())/'in'; folder.mkdir()
     for name, path in islice(structure_sources([shared_data_dir()/'feff-omnixas']), args.structures):
@@ -54,6 +55,64 @@ def main():
     mp_sites = 300_000   # an assumption, for scale: the order of magnitude of distinct transition-metal sites in the Materials Project
     print(f'at {rates[2] / 2:.1f} sites/s per worker process, an assumed {mp_sites:,} sites take {mp_sites / (rates[2] / 2) / 3600:.1f} '
           f'core-hours: {mp_sites / (rates[2] / 2) / 3600 / (100 * 32) * 60:.1f} minutes on 100 nodes of 32 cores (if it scales linearly)')
+
+
+def _instant_feff(feff_inp, workdir, timeout=None):
+    "A stand-in FEFF that returns at once: what is left is the cost of a unit."
+    workdir.mkdir(parents=True, exist_ok=True)
+    e = np.linspace(8330, 8400, 71)
+    np.savetxt(workdir/'xmu.dat', np.column_stack([e, e - 8340, 0 * e, np.tanh(e - 8345) + 1, 1 + 0 * e, 0 * e]),
+               header='comment: FEFF 10.0.0\n omega e k mu mu0 chi', comments='# ')
+    return workdir/'xmu.dat'
+
+
+def bench_feff(args):
+    crystals = ['NiO', 'MnO', 'ZnO', 'Cu', 'Co3O4', 'Fe2O3', 'TiO2', 'CuO'][:args.feff_sites]
+    rates = {}
+    for workers in (1, 2):
+        t = time.perf_counter()
+        records, failed = simulate(crystals, Path(tempfile.mkdtemp())/'runs', recipe='fast', workers=workers, progress=False)
+        seconds = time.perf_counter() - t
+        rates[workers] = len(records) / seconds * 3600
+        print(f'FEFF 10, fast recipe, {workers} local worker(s): {len(records)} sites ({len(failed)} failed) in {seconds:.0f} s = '
+              f'{rates[workers]:.0f} sites/hour')
+    print(f'FEFF 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x')
+    many = {f'NiO-{i}': 'NiO' for i in range(200)}
+    t = time.perf_counter()
+    simulate(many, Path(tempfile.mkdtemp())/'runs', runner=_instant_feff, workers=1, progress=False)
+    per_unit = (time.perf_counter() - t) / len(many)
+    print(f'a site as a Dask unit, FEFF itself taking no time: {per_unit * 1000:.0f} ms '
+          f'(planning, writing the site, cluster start shared), {per_unit / (3600 / rates[1]) * 100:.2f} % of a fast-recipe site here')
+
+
+def bench_dump(args):
+    from pymatgen.analysis.xas.spectrum import XAS
+    from memx.structures import example_structure
+    xas = XAS(np.linspace(8333, 8400, 135), np.linspace(0, 1.2, 135), example_structure('NiO'), 'Ni', 'K', absorbing_index=0)
+    line = json.dumps({'material_id': 'mp-X', 'spectrum': xas.as_dict()})
+    path = Path(tempfile.mkdtemp())/'mp-xanes-Ni.jsonl.gz'
+    with gzip.open(path, 'wt') as f:
+        for i in range(args.documents): f.write(line.replace('mp-X', f'mp-{i}') + '\n')
+    for n in (args.documents // 10, args.documents):
+        tracemalloc.start(); t = time.perf_counter()
+        count = sum(1 for _ in islice(structure_sources([path]), n))
+        seconds, peak = time.perf_counter() - t, tracemalloc.get_traced_memory()[1]; tracemalloc.stop()
+        print(f'streaming a JSON Lines dump: {count} documents in {seconds:.1f} s = {count / seconds:.0f} documents/s '
+              f'(under tracemalloc), peak {peak / 1e6:.2f} MB')
+    print(f'the dump as text: {args.documents * len(line) / 1e6:.0f} MB, what reading it whole would hold at least')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--structures', type=int, default=300); ap.add_argument('--chunk', type=int, default=32)
+    ap.add_argument('--feff-sites', type=int, default=4, help='distinct sites of the FEFF comparison (0: skip it)')
+    ap.add_argument('--documents', type=int, default=3000, help='documents of the synthetic dump')
+    args = ap.parse_args()
+    torch.set_num_threads(1)   # one thread per worker below: compare like with like
+    print(f'torch {torch.__version__}; {os.cpu_count()} CPUs; 1 thread per process')
+    if args.structures: bench_predict(args)
+    if args.feff_sites: bench_feff(args)
+    if args.documents: bench_dump(args)
 
 
 if __name__ == '__main__':   # Dask starts its worker processes by importing this file again

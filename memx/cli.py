@@ -48,8 +48,15 @@ def _graph(args) -> None:
 
 # %% ../nbs/13_cli.ipynb #24155726
 def _predict(args) -> None:
+    only_one = [f'--{k}' for k in ('site', 'output', 'plot') if getattr(args, k) is not None]
+    only_many = [f'--{k}' for k in ('scheduler', 'workers', 'chunk') if getattr(args, k) is not None]
+    if args.dataset and only_one:
+        raise MemxInputError(f"{', '.join(only_one)} cannot go with --dataset (its parts hold every site; read them with pandas)")
+    if not args.dataset and only_many:
+        raise MemxInputError(f"{', '.join(only_many)} go with --dataset DIR (many structures on Dask)")
     if args.dataset:                                   # many structures: on Dask, into a Parquet dataset
-        done = predict_dataset(args.structures, args.dataset, args.scheduler, args.workers, args.chunk, args.element, args.model)
+        done = predict_dataset(args.structures, args.dataset, args.scheduler, args.workers or 2, args.chunk or 64, args.element,
+                               args.model, args.all_sites, args.recipe, allow_overlap=args.allow_overlap)
         print(f"{done['structures']} structures predicted into {args.dataset} ({done['parts written']} new parts, "
               f"{done['parts already there']} already there; {done['skipped']} structures skipped, see _skipped.jsonl"
               + (f"; {done['failed parts']} parts failed, see _failed.jsonl" if done['failed parts'] else '') + ')')
@@ -128,8 +135,8 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument('--dataset', metavar='DIR', help='many structures (files, folders, glob patterns, Materials Project dumps): predict them '
                                                      'on Dask into a partitioned Parquet dataset in DIR; a rerun does only what is missing')
     pr.add_argument('--scheduler', metavar='ADDRESS', help='with --dataset: an existing dask.distributed scheduler (default: a local cluster)')
-    pr.add_argument('--workers', type=int, default=2, help='with --dataset: local worker processes (default 2)')
-    pr.add_argument('--chunk', type=int, default=64, help='with --dataset: structures per unit of work (default 64)')
+    pr.add_argument('--workers', type=int, help='with --dataset: local worker processes (default 2)')
+    pr.add_argument('--chunk', type=int, help='with --dataset: structures per unit of work (default 64)')
     pr.set_defaults(run=_predict)
     tr = sub.add_parser('train', help='train a model on FEFF folders, authors-format folders or Materials Project dumps')
     tr.add_argument('data', nargs='+', help='FEFF folders, spectra tables (.csv/.parquet, or a folder with spectra.csv), '
@@ -156,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
     add_compare_parser(sub)
     mp = sub.add_parser('download-mp', help="download the Materials Project's K-edge XANES documents, one file per element")
     mp.add_argument('elements', nargs='+', metavar='ELEMENT', help='absorbing elements, e.g. Fe Co')
-    mp.add_argument('-o', '--out', required=True, help='folder of the dumps (mp-xanes-<El>.json.gz); a rerun fetches only the missing elements')
+    mp.add_argument('-o', '--out', required=True, help='folder of the dumps (mp-xanes-<El>.jsonl.gz, JSON Lines); a rerun fetches only the missing elements')
     mp.add_argument('--api-key', help='Materials Project API key (default: the MP_API_KEY environment variable)')
     mp.set_defaults(run=_download_mp)
     for command in sub.choices.values():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import glob, gzip, json, logging, os, random, re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 import numpy as np
 import pandas as pd
 from monty.json import MontyEncoder
@@ -18,12 +18,12 @@ from .elements import ABSORBERS, MemxInputError, check_absorber
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'MIN_GAP', 'PAPER_STEP', 'MP_RECIPE', 'SHARED_TABLES', 'closest_pair', 'check_structure', 'read_structure',
-           'absorbing_sites', 'equivalent_sites', 'spectrum_id', 'parse_spectrum_id', 'SiteSpectrum', 'make_record',
-           'Skip', 'read_xmu', 'feff_recipe', 'recipe_name', 'read_feff_material', 'pick_materials', 'read_feff_tree',
-           'write_feff_site', 'read_spectra_table', 'read_paper_dataset', 'read_paper_cif', 'mp_record',
-           'read_mp_documents', 'download_mp_xanes', 'download_mp_elements', 'shared_data_dir', 'read_spectra',
-           'load_shared']
+__all__ = ['log', 'MIN_GAP', 'PAPER_STEP', 'MP_RECIPE', 'DUMP_SUFFIXES', 'SHARED_TABLES', 'closest_pair', 'check_structure',
+           'read_structure', 'absorbing_sites', 'equivalent_sites', 'spectrum_id', 'parse_spectrum_id', 'SiteSpectrum',
+           'make_record', 'Skip', 'read_xmu', 'feff_recipe', 'recipe_name', 'read_feff_material', 'pick_materials',
+           'read_feff_tree', 'write_feff_site', 'read_spectra_table', 'read_paper_dataset', 'read_paper_cif',
+           'is_json_lines', 'iter_documents', 'mp_record', 'read_mp_documents', 'download_mp_xanes',
+           'download_mp_elements', 'shared_data_dir', 'read_spectra', 'load_shared']
 
 # %% ../nbs/01_data.ipynb #68b63074
 MIN_GAP = 0.5  # atoms closer than this fraction of the sum of their covalent radii overlap
@@ -437,11 +437,32 @@ def read_paper_cif(path) -> tuple[Structure, int, str]:
 # %% ../nbs/01_data.ipynb #417385cd
 MP_RECIPE = 'MP FEFF 9 XANES'
 
+DUMP_SUFFIXES = ('.jsonl', '.jsonl.gz', '.json', '.json.gz')
+
+def _opener(path: Path):
+    return gzip.open if path.suffix == '.gz' else open
+
 def _open_json(path):
     path = Path(path)
-    opener = gzip.open if path.suffix == '.gz' else open
-    with opener(path, 'rt') as f:
+    with _opener(path)(path, 'rt') as f:
         return json.load(f)
+
+def is_json_lines(path) -> bool:
+    "Whether `path` names a JSON Lines file (`.jsonl`, `.jsonl.gz`)."
+    return Path(path).name.endswith(('.jsonl', '.jsonl.gz'))
+
+def iter_documents(path) -> Iterator:
+    "The documents of a dump, one at a time: JSON Lines line by line (never read whole); JSON read whole, its list's items (or its one object)."
+    path = Path(path)
+    if not is_json_lines(path):
+        data = _open_json(path)
+        yield from data if isinstance(data, list) else [data]
+        return
+    with _opener(path)(path, 'rt') as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip(): continue
+            try: yield json.loads(line)
+            except json.JSONDecodeError as e: raise MemxInputError(f'{path.name} line {n}: not JSON ({e.msg})') from None
 
 def mp_record(doc: dict) -> SiteSpectrum:
     "One Materials Project XAS document as a `SiteSpectrum`."
@@ -458,10 +479,9 @@ def mp_record(doc: dict) -> SiteSpectrum:
                        structure, 'materials-project', MP_RECIPE, spectrum_id=doc.get('spectrum_id'))
 
 def read_mp_documents(path) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Spectra from a JSON / JSON.gz dump of Materials Project XAS documents."
-    docs = _open_json(path)
+    "Spectra from a dump of Materials Project XAS documents (JSON Lines or JSON, gzipped or not)."
     records, skipped = [], []
-    for doc in docs if isinstance(docs, list) else [docs]:
+    for doc in iter_documents(path):
         try:
             records.append(mp_record(doc))
         except (KeyError, TypeError, ValueError) as e:
@@ -470,31 +490,32 @@ def read_mp_documents(path) -> tuple[list[SiteSpectrum], list[Skip]]:
 
 # %% ../nbs/01_data.ipynb #5ebd8123
 def download_mp_xanes(elements: Iterable[str], out, api_key: str | None = None, **search) -> Path:
-    "Fetch K-edge XANES documents of `elements` with `mp-api` and save them to `out` (.json.gz)."
+    "Fetch K-edge XANES documents of `elements` with `mp-api` and save them to `out`: JSON Lines if its name ends `.jsonl(.gz)`, else one JSON list; gzipped if it ends `.gz`."
     from mp_api.client import MPRester
     from emmet.core.xas import Edge, Type
     out = Path(out)
-    docs = []
-    with MPRester(api_key) as mpr:
-        for el in elements:
-            found = mpr.materials.xas.search(absorbing_element=el, edge=Edge.K, spectrum_type=Type.XANES, **search)
-            docs += [d.model_dump(mode='json') if hasattr(d, 'model_dump') else dict(d) for d in found]
     out.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(out, 'wt') as f:
-        json.dump(docs, f, cls=MontyEncoder)
+    lines, first = is_json_lines(out), True
+    with MPRester(api_key) as mpr, _opener(out)(out, 'wt') as f:
+        if not lines: f.write('[')
+        for el in elements:
+            for d in mpr.materials.xas.search(absorbing_element=el, edge=Edge.K, spectrum_type=Type.XANES, **search):
+                text = json.dumps(d.model_dump(mode='json') if hasattr(d, 'model_dump') else dict(d), cls=MontyEncoder)
+                f.write(text + '\n' if lines else ('' if first else ', ') + text); first = False
+        if not lines: f.write(']')
     return out
 
 def download_mp_elements(elements: Iterable[str], out_dir, api_key: str | None = None, progress: bool = True, **search) -> dict[str, Path]:
-    "One dump per element, `out_dir`/mp-xanes-<El>.json.gz, each written whole or not at all; elements already there are skipped (resumable); the key from `api_key` or `MP_API_KEY`."
+    "One dump per element, `out_dir`/mp-xanes-<El>.jsonl.gz (JSON Lines), each written whole or not at all; elements already there are skipped (resumable); the key from `api_key` or `MP_API_KEY`."
     api_key = api_key or os.environ.get('MP_API_KEY')
     if not api_key:
         raise MemxInputError('a Materials Project API key is needed: --api-key KEY, or set MP_API_KEY')
     out, paths = Path(out_dir), {}
     out.mkdir(parents=True, exist_ok=True)
     for el in tqdm([check_absorber(e) for e in elements], desc='Materials Project', unit='element', disable=not progress):
-        path = paths[el] = out/f'mp-xanes-{el}.json.gz'
+        path = paths[el] = out/f'mp-xanes-{el}.jsonl.gz'
         if path.exists(): continue
-        part = path.with_name(f'.{path.name}.part')
+        part = path.with_name(f'.part-{path.name}')   # hidden, same suffixes: read by no folder reader
         download_mp_xanes([el], part, api_key, **search)
         os.replace(part, path)
     return paths
@@ -514,11 +535,15 @@ def shared_data_dir() -> Path:
 _TABLES = ('spectra.csv', 'spectra.parquet')
 
 def read_spectra(path, progress: bool = True, **table) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Spectra from a FEFF folder tree, a spectra table (or a folder holding `spectra.csv`), the authors' format or a Materials Project dump; `table`: options of `read_spectra_table`."
+    "Spectra from a FEFF folder tree, a spectra table (or a folder holding `spectra.csv`), the authors' format, a Materials Project dump or a folder of dumps; `table`: options of `read_spectra_table`."
     path = Path(path)
     if path.is_file():
         if path.suffix.lower() in ('.csv', '.parquet', '.pq'): return read_spectra_table(path, progress=progress, **table)
         return read_mp_documents(path)
+    dumps = sorted(p for p in path.glob('*') if p.is_file() and p.name.endswith(DUMP_SUFFIXES) and not p.name.startswith('.')) if path.is_dir() else []
+    if dumps:                                          # `memx download-mp`'s folder: one dump per element
+        read = [read_mp_documents(p) for p in tqdm(dumps, desc=f'reading {path.name}', disable=not progress, leave=False)]
+        return [r for recs, _ in read for r in recs], [s for _, skips in read for s in skips]
     for name in _TABLES:
         if (path/name).is_file(): return read_spectra_table(path/name, progress=progress, **table)
     if (path/'p_spectrum.pt').is_file():

@@ -5,38 +5,22 @@
 # %% ../nbs/12d_scale.ipynb #eb72fe18
 from __future__ import annotations
 import glob, json, logging, os
-from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
 import pandas as pd
-from tqdm.auto import tqdm
-from .data import _open_json
+from .cluster import dask_client, run_units
+from .data import DUMP_SUFFIXES, _open_json, is_json_lines, iter_documents
 from .elements import MemxInputError
 
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'STRUCTURE_SUFFIXES', 'dask_client', 'structure_sources', 'batched', 'predict_chunk', 'predict_dataset']
-
-# %% ../nbs/12d_scale.ipynb #ce44a178
-@contextmanager
-def dask_client(scheduler: str | None = None, workers: int = 2):
-    "A dask.distributed `Client` on the scheduler at `scheduler`, else on a `LocalCluster` of `workers` one-thread processes (loopback only)."
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise MemxInputError("running on Dask needs dask.distributed: pip install 'memx[scale]'") from None
-    if scheduler:
-        with Client(scheduler) as client: yield client
-        return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host='127.0.0.1',
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        yield client
+__all__ = ['log', 'STRUCTURE_SUFFIXES', 'structure_sources', 'batched', 'predict_chunk', 'predict_dataset']
 
 # %% ../nbs/12d_scale.ipynb #8170a17b
-STRUCTURE_SUFFIXES = ('.cif', '.vasp', '.json', '.gz', '.mson')
+STRUCTURE_SUFFIXES = ('.cif', '.vasp', '.json', '.jsonl', '.gz', '.mson')
 
 def _is_structure_file(path: Path) -> bool:
     return path.name in ('POSCAR', 'CONTCAR') or path.suffix.lower() in STRUCTURE_SUFFIXES
@@ -44,15 +28,21 @@ def _is_structure_file(path: Path) -> bool:
 def _documents(path: Path) -> Iterator[tuple[str, object]] | None:
     "(name, Structure) of each document of a Materials Project dump; None if `path` is a single structure."
     from pymatgen.core import Structure
-    if not path.name.endswith(('.json', '.json.gz')): return None
-    data = _open_json(path)
-    if not isinstance(data, list): return None
+    if not path.name.endswith(DUMP_SUFFIXES): return None
+    docs = iter_documents(path)
+    if not is_json_lines(path):                        # a JSON file: a dump if it holds a list
+        data = _open_json(path)
+        if not isinstance(data, list): return None
+        docs = iter(data)
     def each():
-        for i, doc in enumerate(data):
+        seen = set()                                   # an XAS dump has a document per absorbing site: one structure each
+        for i, doc in enumerate(docs):
             s = doc.get('structure') or (doc.get('spectrum') or {}).get('structure')
             if s is None:
                 log.warning('%s: document %d has no structure, skipped', path.name, i); continue
             name = str(doc.get('material_id') or doc.get('task_id') or f'{path.stem}#{i}')
+            if name in seen: continue
+            seen.add(name)
             yield name, s if isinstance(s, Structure) else Structure.from_dict(s)
     return each()
 
@@ -86,13 +76,13 @@ def _worker_model(path: str | None):
     return Predictor.load(path)
 
 def predict_chunk(items: list[tuple[str, object]], out_dir: str, part: int, model_path: str | None = None,
-                  elements: list[str] | None = None) -> dict:
-    "Predict one chunk of (name, source) items and write `part-NNNNNN.parquet` in `out_dir`; returns what it did."
+                  **options) -> dict:
+    "Predict one chunk of (name, source) items (`options`: those of `predict`) and write `part-NNNNNN.parquet` in `out_dir`; returns what it did."
     from memx.predict import predict
     predictor, tables, skipped = _worker_model(model_path), [], []
     for name, source in items:
         try:
-            df = predict(source, elements, predictor=predictor, progress=False)
+            df = predict(source, predictor=predictor, progress=False, **options)
         except (MemxInputError, FileNotFoundError) as e:
             skipped.append({'structure': name, 'reason': str(e)}); continue
         tables.append(df.assign(structure=name))
@@ -104,42 +94,31 @@ def predict_chunk(items: list[tuple[str, object]], out_dir: str, part: int, mode
     return {'part': part, 'structures': len(tables), 'rows': len(table), 'skipped': skipped}
 
 # %% ../nbs/12d_scale.ipynb #7f8e99e3
+def _append_lines(path: Path, entries: list[dict]) -> None:
+    if entries:
+        with open(path, 'a') as f: f.writelines(json.dumps(e) + '\n' for e in entries)
+
 def predict_dataset(inputs: Iterable, out_dir, scheduler: str | None = None, workers: int = 2, chunk: int = 64,
-                    elements: list[str] | None = None, model_path=None, retries: int = 2, progress: bool = True) -> dict:
-    "Predict every structure `inputs` name (files, folders, globs, dumps) on Dask into a Parquet dataset in `out_dir`, resumably; returns counts."
+                    elements: list[str] | None = None, model_path=None, all_sites: bool = False, recipe: str | None = None,
+                    allow_overlap: bool = False, retries: int = 2, progress: bool = True, processes: bool = True) -> dict:
+    "Predict every structure `inputs` name (files, folders, globs, dumps) on Dask into a Parquet dataset in `out_dir`, resumably (`elements`, `all_sites`, `recipe`, `allow_overlap`: as `predict`); returns counts."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    from distributed import as_completed
     done = {'parts written': 0, 'parts already there': 0, 'structures': 0, 'skipped': 0, 'failed parts': 0}
-    with dask_client(scheduler, workers) as client:
-        pending, stream = as_completed(), enumerate(batched(structure_sources(inputs), chunk))
-        limit = 2*max(1, len(client.scheduler_info().get('workers', {})))
+    model = None if model_path is None else str(model_path)
 
-        def submit_one() -> bool:
-            for part, items in stream:
-                if (out/f'part-{part:06d}.parquet').exists():
-                    done['parts already there'] += 1; continue
-                pending.add(client.submit(predict_chunk, items, str(out), part, None if model_path is None else str(model_path),
-                                          elements, key=f'memx-predict-{out.name}-{part}', retries=retries, pure=False))
-                return True
-            return False
+    def todo():
+        for part, items in enumerate(batched(structure_sources(inputs), chunk)):
+            if (out/f'part-{part:06d}.parquet').exists(): done['parts already there'] += 1
+            else: yield items, str(out), part, model
 
-        for _ in range(limit): submit_one()
-        bar = tqdm(desc='predicting chunks', unit='chunk', disable=not progress)
-        try:
-            for future in pending:
-                try:
-                    r = future.result()
-                    done['parts written'] += 1; done['structures'] += r['structures']; done['skipped'] += len(r['skipped'])
-                    if r['skipped']:
-                        with open(out/'_skipped.jsonl', 'a') as f:
-                            for s in r['skipped']: f.write(json.dumps(s) + '\n')
-                except Exception as e:
-                    done['failed parts'] += 1
-                    with open(out/'_failed.jsonl', 'a') as f: f.write(json.dumps({'key': future.key, 'reason': repr(e)}) + '\n')
-                bar.update(); bar.set_postfix(structures=done['structures'])
-                submit_one()
-        except BaseException:                          # Ctrl-C: cancel what is queued; written parts stay, complete
-            client.cancel(list(pending.futures)); raise
-        finally:
-            bar.close()
+    with dask_client(scheduler, workers, processes) as client:
+        work = partial(predict_chunk, elements=elements, all_sites=all_sites, recipe=recipe, allow_overlap=allow_overlap)
+        for (items, _, part, _), r, error in run_units(client, work, todo(), retries=retries, desc='predicting',
+                                                       unit='chunk', progress=progress):
+            if error is not None:
+                done['failed parts'] += 1
+                _append_lines(out/'_failed.jsonl', [{'part': part, 'structures': [n for n, _ in items], 'reason': repr(error)}])
+                continue
+            done['parts written'] += 1; done['structures'] += r['structures']; done['skipped'] += len(r['skipped'])
+            _append_lines(out/'_skipped.jsonl', r['skipped'])
     return done

@@ -4,13 +4,12 @@
 
 # %% ../nbs/10_simulate.ipynb #bce688b4
 from __future__ import annotations
-import argparse, importlib.util, json, os, re, shutil, signal, subprocess, sys, tempfile, threading, time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import argparse, importlib.util, json, os, re, shutil, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 import numpy as np
 from pymatgen.core import Structure
-from tqdm.auto import tqdm
+from .cluster import dask_client, run_units
 from .elements import MemxInputError, check_absorber, ABSORBERS
 from .data import (SiteSpectrum, Skip, _skip, equivalent_sites, feff_recipe, make_record, read_feff_material,
                        read_structure, read_xmu)
@@ -123,8 +122,7 @@ def same_feff_input(a: str, b: str, tol: float = 1e-4) -> bool:
 class SimulationError(RuntimeError):
     "A FEFF run that failed or timed out, with the reason."
 
-_LIVE: set = set()                  # FEFF processes now running, so an interrupt can stop them
-_LOCK, _STOP = threading.Lock(), threading.Event()
+_LIVE: set = set()                  # FEFF processes now running, so an interrupt can stop them (set updates are atomic)
 _FEFF = "import feff10; feff10.run('feff.inp', '.')"
 
 def _require_feff(module: str = 'feff10'):
@@ -152,11 +150,9 @@ def run_feff(feff_inp: str, workdir, timeout: float | None = None) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir/'feff.inp').write_text(feff_inp)
     with open(workdir/'feff.log', 'w') as log_file:
-        with _LOCK:
-            if _STOP.is_set(): raise SimulationError('interrupted')
-            proc = subprocess.Popen([sys.executable, '-c', _FEFF], cwd=workdir, stdout=log_file,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-            _LIVE.add(proc)
+        proc = subprocess.Popen([sys.executable, '-c', _FEFF], cwd=workdir, stdout=log_file,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        _LIVE.add(proc)
         try:
             code = proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -164,7 +160,7 @@ def run_feff(feff_inp: str, workdir, timeout: float | None = None) -> Path:
             raise SimulationError(f'FEFF timed out after {timeout:g} s') from None
         finally:
             if proc.poll() is None: _stop(proc)
-            with _LOCK: _LIVE.discard(proc)
+            _LIVE.discard(proc)
     if code != 0:
         raise SimulationError(f'FEFF failed (exit {code}): {_tail(workdir/"feff.log")}')
     if not (workdir/'xmu.dat').is_file():
@@ -277,40 +273,36 @@ def _plan(material, structure, sites, out, recipe, cards, radius, skipped) -> li
     return jobs
 
 # %% ../nbs/10_simulate.ipynb #2cf710b1
-def _run_all(todo: list[SiteJob], out: Path, runner: Runner, timeout, jobs: int, recipe, progress: bool) -> list[Skip]:
-    "Run `todo` on `jobs` threads (each drives one FEFF process); log failures; on Ctrl-C stop everything."
+def _stop_feff_runs() -> int:
+    "Kill the FEFF runs in flight in this process (on a cluster's workers, through `client.run`); how many."
+    live = list(_LIVE)
+    for proc in live: _stop(proc)
+    return len(live)
+
+def _run_all(todo: list[SiteJob], out: Path, runner: Runner, timeout, recipe, progress: bool,
+             scheduler: str | None = None, workers: int = 1) -> list[Skip]:
+    "Run `todo` on Dask, a site a unit (on the scheduler at `scheduler`, else a local cluster of `workers` threads); log failures; on Ctrl-C stop everything."
     failed = []
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        futures = {pool.submit(_run_job, job, runner, timeout): job for job in todo}
-        bar = tqdm(as_completed(futures), total=len(futures), desc='FEFF sites', disable=not progress)
-        try:
-            for future in bar:
-                job, error = futures[future], future.exception()
-                if error is None: continue
-                if not isinstance(error, Exception): raise error
-                reason = str(error) if isinstance(error, (SimulationError, MemxInputError)) else repr(error)
-                _skip(failed, job.where, reason)
-                entry = dict(material=job.material, site=job.site, element=job.structure[job.site].specie.symbol,
-                             recipe=recipe if isinstance(recipe, str) else 'custom', reason=reason)
-                with open(out/'failures.jsonl', 'a') as f: f.write(json.dumps(entry) + '\n')
-                bar.set_postfix(failed=len(failed))
-        except BaseException:                          # Ctrl-C: drop queued sites, kill FEFF runs in flight
-            pool.shutdown(wait=False, cancel_futures=True)
-            with _LOCK:
-                _STOP.set()
-                for proc in list(_LIVE): _stop(proc)
-            raise
-        finally:
-            pool.shutdown(wait=True)
-            _STOP.clear()
+    if not todo: return failed
+    stop = (lambda client: client.run(_stop_feff_runs)) if scheduler else lambda client: _stop_feff_runs()
+    with dask_client(scheduler, workers, processes=False) as client:   # locally, threads of this process: each drives a FEFF process
+        units = ((job, runner, timeout) for job in todo)
+        for (job, _, _), _, error in run_units(client, _run_job, units, total=len(todo), desc='FEFF sites', unit='site',
+                                                progress=progress, on_cancel=stop):
+            if error is None: continue
+            reason = str(error) if isinstance(error, (SimulationError, MemxInputError)) else repr(error)
+            _skip(failed, job.where, reason)
+            entry = dict(material=job.material, site=job.site, element=job.structure[job.site].specie.symbol,
+                         recipe=recipe if isinstance(recipe, str) else 'custom', reason=reason)
+            with open(out/'failures.jsonl', 'a') as f: f.write(json.dumps(entry) + '\n')
     return failed
 
 # %% ../nbs/10_simulate.ipynb #3637ec94
 def simulate(structures, out_dir, elements: Iterable[str] | None = None, recipe: str | Recipe = 'fast',
-             jobs: int = 1, timeout: float | None = 3600, cards: dict | None = None, radius: float | None = None,
-             all_sites: bool = False, runner: Runner = run_feff,
-             progress: bool = True) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Compute K-edge XANES of many sites with FEFF into `out_dir` (resumable); return spectra and failed sites."
+             workers: int = 1, timeout: float | None = 3600, cards: dict | None = None, radius: float | None = None,
+             all_sites: bool = False, runner: Runner = run_feff, progress: bool = True,
+             scheduler: str | None = None) -> tuple[list[SiteSpectrum], list[Skip]]:
+    "Compute K-edge XANES of many sites with FEFF into `out_dir` (resumable), on Dask: `workers` FEFF runs at a time here, or a cluster's `scheduler`; return spectra and failed sites."
     out, skipped, todo, sites = Path(out_dir), [], [], {}
     elements = None if elements is None else [check_absorber(e) for e in elements]
     get_recipe(recipe, cards, radius)                 # an unknown recipe fails here, not once per site
@@ -322,7 +314,7 @@ def simulate(structures, out_dir, elements: Iterable[str] | None = None, recipe:
         except MemxInputError as e:
             sites.pop(material, None)
             _skip(skipped, material, e)
-    skipped += _run_all(todo, out, runner, timeout, jobs, recipe, progress)
+    skipped += _run_all(todo, out, runner, timeout, recipe, progress, scheduler, workers)
     records = [r for material, wanted in sites.items() if wanted
                for r in read_feff_material(out/material, 'memx-simulate') if r.site in wanted]
     return records, skipped
@@ -334,9 +326,9 @@ def _card(text: str) -> tuple[str, str | None]:
 
 def simulate_command(args) -> int:
     "Run `memx simulate` from parsed arguments; 0 if every site finished, else 1."
-    records, failed = simulate(args.structures, args.out, elements=args.element, recipe=args.recipe, jobs=args.jobs,
+    records, failed = simulate(args.structures, args.out, elements=args.element, recipe=args.recipe, workers=args.workers,
                                timeout=args.timeout, cards=dict(args.card or []), radius=args.radius,
-                               all_sites=args.all_sites)
+                               all_sites=args.all_sites, scheduler=args.scheduler)
     print(f'{len(records)} spectra in {args.out}' + (f'; {len(failed)} failed:' if failed else ''))
     for s in failed: print(f'  {s.where}: {s.reason}')
     return 1 if failed else 0
@@ -351,7 +343,9 @@ def add_simulate_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument('-o', '--out', required=True, type=Path, help='output folder')
     p.add_argument('-e', '--element', action='append', metavar='El', help='absorber to compute (repeatable; default all)')
     p.add_argument('--recipe', choices=list(RECIPES), default='fast', help='FEFF recipe (default: fast)')
-    p.add_argument('-j', '--jobs', type=int, default=1, help='FEFF runs in parallel (default: 1)')
+    p.add_argument('-w', '--workers', '-j', '--jobs', dest='workers', type=int, default=1,
+                   help='FEFF runs in parallel on this machine (default: 1)')
+    p.add_argument('--scheduler', metavar='ADDRESS', help="run the sites on an existing Dask cluster's scheduler (e.g. tcp://host:8786)")
     p.add_argument('--timeout', type=float, default=3600, help='seconds per site (default: 3600)')
     p.add_argument('--card', type=_card, action='append', metavar="'NAME VALUES'", help='set (or, name only, remove) a FEFF card')
     p.add_argument('--radius', type=float, help='cluster radius in A (default: the recipe\'s)')

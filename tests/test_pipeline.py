@@ -119,9 +119,12 @@ def test_download_mp_elements_one_file_each_and_resumable(tmp_path, monkeypatch)
     monkeypatch.setenv('MP_API_KEY', 'KEY')
     before = len(_FakeRester.calls)
     paths = download_mp_elements(['Ni', 'Co'], tmp_path, progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['mp-xanes-Co.json.gz', 'mp-xanes-Ni.json.gz'] == sorted(p.name for p in paths.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['mp-xanes-Co.jsonl.gz', 'mp-xanes-Ni.jsonl.gz'] == sorted(p.name for p in paths.values())
     assert len(_FakeRester.calls) == before + 2
     download_mp_elements(['Ni', 'Co', 'Fe'], tmp_path, progress=False)   # only Fe is fetched
     assert len(_FakeRester.calls) == before + 3 and [str(c['absorbing_element']) for c in _FakeRester.calls[-1:]] == ['Fe']
     records, _ = read_mp_documents(paths['Ni'])
     assert len(records) == 1
+    (tmp_path/'.part-mp-xanes-Cu.jsonl.gz').write_text('{"half": ')          # a download cut short is not read
+    records, skipped = mdata.read_spectra(tmp_path, progress=False)         # what `memx train DIR` reads: every dump
+    assert len(records) == 3 and not skipped

@@ -1,12 +1,18 @@
-"Predictions at scale on a real local Dask cluster (two worker processes, loopback only)."
-import subprocess, threading, time
+"Predictions and FEFF campaigns at scale on a real local Dask cluster (two worker processes, loopback only)."
+import os, signal, subprocess, sys, threading, time
+from collections import Counter
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from memx.data import read_feff_tree
 from memx.predict import predict
 from memx.scale import predict_dataset, structure_sources
+from memx.simulate import simulate
 
 distributed = pytest.importorskip('distributed')
+import cloudpickle
+cloudpickle.register_pickle_by_value(sys.modules[__name__])   # the stand-in FEFF below travels to the worker processes by value
 
 
 @pytest.fixture(scope='module')
@@ -16,6 +22,17 @@ def crystals(shared):
     items = list(structure_sources([pattern]))[:120]
     assert len(items) >= 60, len(items)
     return pattern, items
+
+
+def _kill_a_worker_when(cluster, ready) -> threading.Event:
+    "Kill one worker process with SIGKILL, as the OS would, once `ready()` holds (in a thread); the event is set once it is dead."
+    killed = threading.Event()
+    def kill():
+        while not ready(): time.sleep(0.1)
+        pid = next(iter(cluster.workers.values())).process.process.pid
+        os.kill(pid, signal.SIGKILL); killed.set()
+    threading.Thread(target=kill, daemon=True).start()
+    return killed
 
 
 def test_a_dataset_equals_the_in_process_predictions_and_a_rerun_does_nothing(tmp_path, crystals):
@@ -41,14 +58,9 @@ def test_a_killed_worker_loses_nothing(tmp_path, crystals):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
         out = tmp_path/'ds'
 
-        def kill_one():
-            while not list(out.glob('part-*.parquet')): time.sleep(0.2)
-            nanny = next(iter(cluster.workers.values()))
-            nanny.process.process.kill()                 # the worker process, as the OS would kill it
-
-        killer = threading.Thread(target=kill_one, daemon=True); killer.start()
+        killed = _kill_a_worker_when(cluster, lambda: bool(list(out.glob('part-*.parquet'))))
         done = predict_dataset([pattern], out, scheduler=cluster.scheduler_address, chunk=8, progress=False, retries=3)
-        killer.join(timeout=60)
+        assert killed.wait(60) and len(cluster.scheduler.workers) <= 2
     reference = predict_dataset([pattern], tmp_path/'ref', workers=2, chunk=8, progress=False)
     assert done['failed parts'] == 0 and done['structures'] == reference['structures']
     a, b = (pd.read_parquet(p).sort_values(['structure', 'element', 'site', 'energy_eV']) for p in (out, tmp_path/'ref'))
@@ -61,3 +73,90 @@ def test_cli_predicts_a_dataset(tmp_path, crystals):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert 'structures predicted into' in r.stdout and len(list((tmp_path/'ds').glob('part-*.parquet'))) >= 2
+    for wrong, says in ([pattern, '--dataset', tmp_path/'ds', '-o', 'x.csv'], '--output cannot go with --dataset'), \
+                       (['NiO', '--workers', '2'], '--workers go with --dataset DIR'):
+        r = subprocess.run(['memx', 'predict', *wrong], capture_output=True, text=True)
+        assert r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+
+
+class SlowFeff:
+    "Stands in for FEFF on the worker processes: logs each call to a file, takes `seconds`, writes a smooth edge."
+    def __init__(self, log: Path, seconds: float): self.log, self.seconds = log, seconds
+    def __call__(self, feff_inp, workdir, timeout=None):
+        with open(self.log, 'a') as f: f.write(workdir.parent.name + '\n')
+        time.sleep(self.seconds)
+        workdir.mkdir(parents=True, exist_ok=True)
+        e = np.linspace(8330, 8400, 71)
+        cols = np.column_stack([e, e - 8340, np.zeros_like(e), np.tanh(e - 8345) + 1, np.ones_like(e), np.zeros_like(e)])
+        np.savetxt(workdir/'xmu.dat', cols, header='comment: FEFF 10.0.0\n omega e k mu mu0 chi', comments='# ')
+        return workdir/'xmu.dat'
+
+
+def test_a_killed_worker_loses_no_feff_site_and_computes_none_twice(tmp_path):
+    "A FEFF campaign on a cluster of two worker processes; one dies while it computes a site."
+    crystals = ['NiO', 'Co3O4', 'Cu', 'ZnO', 'MnO', 'Fe2O3', 'TiO2', 'CuO']
+    log, out = tmp_path/'calls', tmp_path/'runs'
+    log.touch()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
+        killed = _kill_a_worker_when(cluster, lambda: len(log.read_text().split()) >= 3)
+        records, failed = simulate(crystals, out, runner=SlowFeff(log, 0.5), scheduler=cluster.scheduler_address, progress=False)
+        assert killed.wait(60)
+    calls = Counter(log.read_text().split())
+    sites = {f'{r.site:03d}_{r.element}' for r in records}
+    assert not failed and len(records) == len(read_feff_tree(out, progress=False)[0]) >= len(crystals), (failed, len(records))
+    assert len(list(out.glob('*/FEFF-XANES/*/xmu.dat'))) == len(records)
+    assert sum(calls.values()) - len(records) <= 1, calls      # only the site in flight on the dead worker ran twice
+    assert not list(out.glob('*/.work')), list(out.glob('*/.work/*'))
+    before = log.read_text()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
+        again, _ = simulate(crystals, out, runner=SlowFeff(log, 0), scheduler=cluster.scheduler_address, progress=False)
+    assert log.read_text() == before and len(again) == len(records)   # a second run does no work
+
+
+def test_cli_simulates_on_an_existing_cluster(tmp_path):
+    "Real FEFF 10 (a tiny cluster) on the worker processes of a running scheduler: the one-option change."
+    pytest.importorskip('feff10')
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
+        r = subprocess.run(['memx', 'simulate', 'NiO', 'ZnO', '-o', tmp_path/'runs', '--card', 'FMS 3.0 0', '--radius', '4.5',
+                            '--scheduler', cluster.scheduler_address], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    records, skips = read_feff_tree(tmp_path/'runs', progress=False)
+    assert sorted(x.id for x in records) == ['NiO-0-Ni-XANES-K', 'ZnO-0-Zn-XANES-K'] and not skips
+
+
+def _xas_dump(path: Path, n: int) -> Path:
+    "A JSON Lines dump of `n` K-edge XANES documents made by emmet-core's own `XASDoc` (one NiO spectrum, renamed)."
+    emmet = pytest.importorskip('emmet.core.xas')
+    import gzip, json
+    from pymatgen.analysis.xas.spectrum import XAS
+    from memx.structures import example_structure
+    xas = XAS(np.linspace(8333, 8400, 135), np.linspace(0, 1.2, 135), example_structure('NiO'), 'Ni', 'K', absorbing_index=0)
+    doc = emmet.XASDoc.from_spectrum(xas, task_id='mp-19009').model_dump(mode='json')
+    line, tid = json.dumps(doc), f'"{doc["task_id"]}"'
+    assert line.count(tid) == 1
+    with gzip.open(path, 'wt') as f:
+        for i in range(n): f.write(line.replace(tid, f'"mp-{i}"') + '\n')
+    return path
+
+
+def _peak_bytes(stream, n: int) -> tuple[int, int]:
+    "Items read and the peak memory (tracemalloc) while reading the first `n` of `stream`."
+    import tracemalloc
+    from itertools import islice
+    tracemalloc.start()
+    count = sum(1 for _ in islice(stream, n))
+    peak = tracemalloc.get_traced_memory()[1]; tracemalloc.stop()
+    return count, peak
+
+
+def test_a_dump_of_thousands_streams_in_flat_memory(tmp_path):
+    "Streaming a dump of 3,000 documents never holds more than a few of them: its peak memory is a small part of the dump's text (a JSON list, read whole, holds more than all of it), and about that of streaming 300."
+    import gzip
+    path = _xas_dump(tmp_path/'mp-xanes-Ni.jsonl.gz', 3000)
+    few, few_peak = _peak_bytes(structure_sources([path]), 300)
+    all_, all_peak = _peak_bytes(structure_sources([path]), 10**6)
+    with gzip.open(path, 'rt') as f: text = sum(len(line) for line in f)
+    assert (few, all_) == (300, 3000)
+    assert all_peak < 0.05 * text and all_peak < few_peak + 0.05 * text, (few_peak, all_peak, text)   # what grows: the names seen
