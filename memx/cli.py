@@ -13,7 +13,7 @@ from .structures import EXAMPLES, named_structure, structure_name
 from .graphs import GraphSpec, site_graphs
 from .model import ModelConfig
 from .train import TrainConfig
-from .predict import Predictor, predict, plot_predictions, train_ensemble, train_predictor
+from .predict import Predictor, grow_ensemble, predict, plot_predictions, train_ensemble, train_predictor
 from .simulate import add_simulate_parser
 from .compare import add_compare_parser
 from .scale import predict_dataset
@@ -94,7 +94,10 @@ def _train(args) -> None:
     tc = TrainConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=patience, seed=args.seed,
                      schedule=args.schedule)
     recipes, init = 'all' if args.recipe_aware else 'one', Predictor.load(None if args.init == 'shipped' else args.init) if args.init else None
-    if args.ensemble > 1:
+    if args.add:
+        if not init or args.ensemble > 1: raise MemxInputError('--add N grows the ensemble given by --init (and takes no --ensemble)')
+        predictor = grow_ensemble(records, init, args.run_dir, args.add, tc)
+    elif args.ensemble > 1:
         predictor = train_ensemble(records, args.run_dir, args.ensemble, mc, tc, split_by=args.split, recipes=recipes, init=init)
     else:
         predictor = train_predictor(records, args.run_dir, mc, tc, split_by=args.split, recipes=recipes, init=init)
@@ -158,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
                                                     'energy windows and test crystals are kept; --heads and --recipe-aware are ignored')
     tr.add_argument('--ensemble', type=int, default=1, metavar='N',
                     help='train N networks of seeds SEED..SEED+N-1 on one split (with --init: each fine-tuned from it), with calibrated 90 %% intervals (default 1: one network)')
+    tr.add_argument('--add', type=int, metavar='N', help='with --init ENSEMBLE: add N networks from random starts, trained on its split, '
+                                                         'to its members (kept as they are); intervals recalibrated')
     tr.set_defaults(run=_train)
     add_simulate_parser(sub)
     add_compare_parser(sub)

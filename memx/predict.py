@@ -31,7 +31,7 @@ log = logging.getLogger('memx')
 
 # %% auto #0
 __all__ = ['log', 'SHIPPED', 'MIN_TRAIN', 'Predictor', 'predict', 'plot_predictions', 'training_data', 'training_chemistry',
-           'kept_split', 'train_predictor', 'member_init', 'train_ensemble']
+           'kept_split', 'train_predictor', 'member_init', 'train_ensemble', 'calibrate_ensemble', 'grow_ensemble']
 
 # %% ../nbs/12_predict.ipynb #ecf2b5de
 SHIPPED = Path(memx.__file__).parent/'weights'/'memx-feff.pt'
@@ -377,21 +377,45 @@ def train_ensemble(records: list[SiteSpectrum], run_dir, members: int = 5, model
                             split_by, progress, recipes, member_init(init, k), split_seed=seed, data=data, domain=k == 0) for k in range(members)]   # the first network's domain serves all
     first = nets[0]
     predictor = Predictor(first.model, first.windows, first.spec, first.card, [p.model for p in nets[1:]], first.domain)
-    graphs = data.graphs(first.spec, progress=False, recipes=first.card['recipe_index'] or None)
+    start = f', each continuing {"its own network of an ensemble" if init and init.ensemble else "one trained network"}' if init else ''
+    return calibrate_ensemble(predictor, [_member_entry(p) for p in nets], data, level,
+                              f'deep ensemble of {members} networks (seeds {seed}-{seed + members - 1}, one split{start})')
+
+def _member_entry(p: Predictor) -> dict:
+    "What an ensemble's card keeps of one member: seed, training, learning curve and scores."
+    return {'seed': p.card['training']['seed'], 'training': p.card['training'],
+            **{k: p.card[k] for k in ('epochs_run', 'best_epoch', 'best_valid_mae', 'learning_curve')}, 'test': p.card['test']['all']}
+
+def calibrate_ensemble(predictor: Predictor, members: list[dict], data: TrainingData, level: float, method: str) -> Predictor:
+    "Calibrate `predictor`'s intervals per element on `data`'s validation part (split conformal, `level`), score it on the test part, and record `members` and `method` on its card."
+    graphs = data.graphs(predictor.spec, progress=False, recipes=predictor.card['recipe_index'] or None)
     scored = {part: (*ensemble_predict(predictor.members, graphs[part]), graphs[part].y.numpy(), element_of(graphs[part]))
               for part in ('valid', 'test')}
     scales = conformal_scales(*scored['valid'], level=level)
     mean, std, y, els = scored['test']
     cov = coverage(*intervals(mean, std, els, scales), y, els)
     predictor.card.update({
-        'members': [{'seed': p.card['training']['seed'], **{k: p.card[k] for k in ('epochs_run', 'best_epoch', 'best_valid_mae',
-                                                                                   'learning_curve')},
-                     'test': p.card['test']['all']} for p in nets],
-        'test': _scores(mean, y, els),
-        'uncertainty': {'method': f'deep ensemble of {members} networks (seeds {seed}-{seed + members - 1}, one split'
-                                  + (f', each continuing {"its own network of an ensemble" if init and init.ensemble else "one trained network"}' if init else '') + '); '
-                                  'split-conformal interval scale per element on the validation part',
+        'members': members, 'test': _scores(mean, y, els),
+        'uncertainty': {'method': method + '; split-conformal interval scale per element on the validation part',
                         'level': level, 'scales': {e: round(k, 4) for e, k in scales.items()},
                         'test_coverage': {e: {'n': int(r.n), 'coverage': round(float(r.coverage), 4), 'width': round(float(r.width), 4)}
                                           for e, r in cov.iterrows()}}})
     return predictor
+
+# %% ../nbs/12_predict.ipynb #defc58ed
+def grow_ensemble(records: list[SiteSpectrum], base: Predictor, run_dir, add: int, train_config: TrainConfig = TrainConfig(),
+                  progress: bool = True, level: float | None = None) -> Predictor:
+    "`base` (an ensemble) with `add` more networks from random starts, trained on its split, windows and graphs; intervals recalibrated."
+    if not base.ensemble: raise MemxInputError('only an ensemble can grow: this model is one network (memx train --ensemble N)')
+    if add < 1: raise MemxInputError(f'add at least one network, not {add}')
+    split = base.card['split']
+    data = training_data(records, split['by'], split['seed'], base.recipes_mode, base)
+    first = max(m['seed'] for m in base.card['members']) + 1
+    nets = [train_predictor(records, Path(run_dir)/f'member{len(base.members) + k}', base.model.config,
+                            replace(train_config, seed=first + k), base.spec, split['by'], progress, base.recipes_mode,
+                            split_seed=split['seed'], data=data, domain=False) for k in range(add)]
+    grown = Predictor(base.model, base.windows, base.spec, copy.deepcopy(base.card), base.ensemble + [p.model for p in nets], base.domain)
+    method = base.card['uncertainty']['method'].split('; split-conformal')[0]
+    return calibrate_ensemble(grown, base.card['members'] + [_member_entry(p) for p in nets], data,
+                              level or base.card['uncertainty']['level'],
+                              f'{method}, grown by {add} networks from random starts (seeds {first}-{first + add - 1})')

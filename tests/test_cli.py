@@ -3,7 +3,7 @@ import subprocess, sys
 import pandas as pd
 import pytest
 from pymatgen.core import Lattice, Structure
-from memx.predict import SHIPPED
+from memx.predict import SHIPPED, Predictor
 
 
 def memx(*args, cwd=None):
@@ -106,6 +106,14 @@ def test_train_an_ensemble_gives_intervals(tmp_path, toy_tree):
     assert p.returncode == 0, p.stderr
     df = pd.read_csv(tmp_path/'nio.csv')
     assert (df.mu_std > 0).all() and (df.mu_lower <= df.mu).all() and (df.mu <= df.mu_upper).all()
+    g = memx('train', toy_tree, '--init', tmp_path/'e.pt', '--add', 1, '-o', tmp_path/'g.pt', '--run-dir', tmp_path/'r',
+             '--epochs', 1, '--batch-size', 8)                      # grow it: a third network, on the same split
+    assert g.returncode == 0, g.stderr
+    grown = Predictor.load(tmp_path/'g.pt')
+    assert len(grown.members) == 3 and (tmp_path/'r'/'member2'/'last.pt').exists()
+    assert [m['seed'] for m in grown.card['members']] == [0, 1, 2] and 'grown by 1' in grown.card['uncertainty']['method']
+    bad = memx('train', toy_tree, '--add', 1, '-o', tmp_path/'x.pt')
+    assert bad.returncode == 2 and '--add N grows the ensemble given by --init' in bad.stderr
 
 
 def test_compare_ranks_candidates_against_a_measured_spectrum(tmp_path, shared):
