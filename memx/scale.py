@@ -29,8 +29,8 @@ def _documents(path: Path) -> Iterator[tuple[str, object]] | None:
     "(name, Structure) of each document of a Materials Project dump; None if `path` is a single structure."
     from pymatgen.core import Structure
     if not path.name.endswith(DUMP_SUFFIXES): return None
-    docs = iter_documents(path)
-    if not is_json_lines(path):                        # a JSON file: a dump if it holds a list
+    if is_json_lines(path): docs = iter_documents(path)
+    else:                                              # a JSON file: a dump if it holds a list
         data = _open_json(path)
         if not isinstance(data, list): return None
         docs = iter(data)
@@ -103,6 +103,7 @@ def predict_dataset(inputs: Iterable, out_dir, scheduler: str | None = None, wor
                     allow_overlap: bool = False, retries: int = 2, progress: bool = True, processes: bool = True) -> dict:
     "Predict every structure `inputs` name (files, folders, globs, dumps) on Dask into a Parquet dataset in `out_dir`, resumably (`elements`, `all_sites`, `recipe`, `allow_overlap`: as `predict`); returns counts."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob('.part-*.tmp'): stale.unlink()   # a part being written when a run was killed
     done = {'parts written': 0, 'parts already there': 0, 'structures': 0, 'skipped': 0, 'failed parts': 0}
     model = None if model_path is None else str(model_path)
 

@@ -17,10 +17,19 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])   # the stand-in FEF
 
 @pytest.fixture(scope='module')
 def crystals(shared):
-    "A glob over shared crystals (their POSCARs; 73 today), and up to 120 of them as (name, path) pairs."
+    "A glob over shared crystals (their POSCARs; 73 today) and its (name, path) pairs."
     pattern = str(shared/'feff-omnixas'/'mp-10*'/'POSCAR')
-    items = list(structure_sources([pattern]))[:120]
+    items = list(structure_sources([pattern]))
     assert len(items) >= 60, len(items)
+    return pattern, items
+
+
+@pytest.fixture(scope='module')
+def hundreds(shared):
+    "A glob over a few hundred shared crystals (371 today) and its (name, path) pairs."
+    pattern = str(shared/'feff-omnixas'/'mp-[25]*'/'POSCAR')
+    items = list(structure_sources([pattern]))
+    assert len(items) >= 300, len(items)
     return pattern, items
 
 
@@ -35,15 +44,15 @@ def _kill_a_worker_when(cluster, ready) -> threading.Event:
     return killed
 
 
-def test_a_dataset_equals_the_in_process_predictions_and_a_rerun_does_nothing(tmp_path, crystals):
-    pattern, items = crystals
+def test_a_dataset_equals_the_in_process_predictions_and_a_rerun_does_nothing(tmp_path, hundreds):
+    pattern, items = hundreds
     out = tmp_path/'ds'
-    first = predict_dataset([pattern], out, workers=2, chunk=16, progress=False)
-    again = predict_dataset([pattern], out, workers=2, chunk=16, progress=False)
+    first = predict_dataset([pattern], out, workers=2, chunk=32, progress=False)
+    again = predict_dataset([pattern], out, workers=2, chunk=32, progress=False)
     assert first['failed parts'] == 0 and first['structures'] + first['skipped'] >= len(items)
     assert again['parts written'] == 0 and again['parts already there'] == first['parts written']
     table = pd.read_parquet(out)
-    sample = items[::15]                                 # the in-process path on a sample of them
+    sample = items[::12]                                 # the in-process path on a sample of them
     here = pd.concat([predict(p, progress=False).assign(structure=n) for n, p in sample], ignore_index=True)
     here['site'] = here.site.astype(str)
     order = ['structure', 'element', 'site', 'energy_eV']
