@@ -15,22 +15,20 @@ import cloudpickle
 cloudpickle.register_pickle_by_value(sys.modules[__name__])   # the stand-in FEFF below travels to the worker processes by value
 
 
-@pytest.fixture(scope='module')
-def crystals(shared):
-    "A glob over shared crystals (their POSCARs; 73 today) and its (name, path) pairs."
-    pattern = str(shared/'feff-omnixas'/'mp-10*'/'POSCAR')
+def _glob_of(shared, folders: str, at_least: int) -> tuple[str, list]:
+    "A glob over the POSCARs of shared crystals, and its (name, path) pairs."
+    pattern = str(shared/'feff-omnixas'/folders/'POSCAR')
     items = list(structure_sources([pattern]))
-    assert len(items) >= 60, len(items)
+    assert len(items) >= at_least, len(items)
     return pattern, items
 
 
 @pytest.fixture(scope='module')
-def hundreds(shared):
-    "A glob over a few hundred shared crystals (371 today) and its (name, path) pairs."
-    pattern = str(shared/'feff-omnixas'/'mp-[25]*'/'POSCAR')
-    items = list(structure_sources([pattern]))
-    assert len(items) >= 300, len(items)
-    return pattern, items
+def crystals(shared): return _glob_of(shared, 'mp-10*', 60)        # 73 today
+
+
+@pytest.fixture(scope='module')
+def hundreds(shared): return _glob_of(shared, 'mp-[25]*', 300)     # 371 today
 
 
 def _kill_a_worker_when(cluster, ready) -> threading.Event:
