@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_cli.ipynb #c3b0b8c5
 from __future__ import annotations
-import argparse, logging, sys, warnings
+import argparse, logging, os, sys, warnings
 from pathlib import Path
 import memx
 from .elements import MemxInputError, labelled_errors
@@ -187,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(format='memx: %(message)s')
     log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    if not args.verbose: os.environ.setdefault('DASK_LOGGING__DISTRIBUTED', 'error')   # Dask's own notices, read when it loads
     with warnings.catch_warnings():
         warnings.simplefilter('always' if args.verbose else 'once')
         if not args.verbose:                           # notices for developers, not for users

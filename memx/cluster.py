@@ -24,9 +24,8 @@ def dask_client(scheduler: str | None = None, workers: int = 2, processes: bool 
         with Client(scheduler) as client: yield client
         return
     if workers < 1: raise MemxInputError(f'a local cluster needs at least one worker, not {workers}')
-    where = {'host': '127.0.0.1'} if processes else {}          # threads talk in memory, not over the network
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
-                      **where) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, protocol='tcp://', host='127.0.0.1',
+                      dashboard_address='127.0.0.1:0') as cluster, Client(cluster) as client:   # every port on the loopback
         yield client
 
 # %% ../nbs/09b_cluster.ipynb #1e90deec

@@ -122,13 +122,18 @@ def test_a_killed_worker_loses_no_feff_site_and_computes_none_twice(tmp_path):
     assert log.read_text() == before and len(again) == len(records)   # a second run does no work
 
 
-def test_cli_simulates_on_an_existing_cluster(tmp_path):
-    "Real FEFF 10 (a tiny cluster) on the worker processes of a running scheduler: the one-option change."
+@pytest.mark.parametrize('where', ['local', 'cluster'])
+def test_cli_simulates_here_and_on_an_existing_cluster(tmp_path, where):
+    "Real FEFF 10 (a tiny cluster): on 2 local workers, and on the worker processes of a running scheduler, the one-option change; no Dask chatter."
     pytest.importorskip('feff10')
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
-        r = subprocess.run(['memx', 'simulate', 'NiO', 'ZnO', '-o', tmp_path/'runs', '--card', 'FMS 3.0 0', '--radius', '4.5',
-                            '--scheduler', cluster.scheduler_address], capture_output=True, text=True)
+    cmd = ['memx', 'simulate', 'NiO', 'ZnO', '-o', tmp_path/'runs', '--card', 'FMS 3.0 0', '--radius', '4.5']
+    if where == 'local':
+        r = subprocess.run(cmd + ['--workers', '2'], capture_output=True, text=True)
+    else:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
+            r = subprocess.run(cmd + ['--scheduler', cluster.scheduler_address], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+    assert not [line for line in r.stderr.splitlines() if line.startswith('memx:')], r.stderr
     records, skips = read_feff_tree(tmp_path/'runs', progress=False)
     assert sorted(x.id for x in records) == ['NiO-0-Ni-XANES-K', 'ZnO-0-Zn-XANES-K'] and not skips
 
