@@ -58,7 +58,8 @@ def _predict(args) -> None:
         done = predict_dataset(args.structures, args.dataset, args.scheduler, args.workers or 2, args.chunk or 64, args.element,
                                args.model, args.all_sites, args.recipe, allow_overlap=args.allow_overlap)
         print(f"{done['structures']} structures predicted into {args.dataset} ({done['parts written']} new parts, "
-              f"{done['parts already there']} already there; {done['skipped']} structures skipped, see _skipped.jsonl"
+              f"{done['parts already there']} already there"
+              + (f"; {done['skipped']} structures skipped, see _skipped.jsonl" if done['skipped'] else '')
               + (f"; {done['failed parts']} parts failed, see _failed.jsonl" if done['failed parts'] else '') + ')')
         return
     base = structure_name(args.structures[0])          # default outputs are named after the (first) input
