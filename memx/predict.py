@@ -415,6 +415,7 @@ def grow_ensemble(records: list[SiteSpectrum], base: Predictor, run_dir, add: in
                             replace(train_config, seed=first + k), base.spec, split['by'], progress, base.recipes_mode,
                             split_seed=split['seed'], data=data, domain=False) for k in range(add)]
     grown = Predictor(base.model, base.windows, base.spec, copy.deepcopy(base.card), base.ensemble + [p.model for p in nets], base.domain)
+    grown.card.update(date=datetime.date.today().isoformat(), code=_code_version())   # when and by what this bundle was made
     method = base.card['uncertainty']['method'].split('; split-conformal')[0]
     return calibrate_ensemble(grown, base.card['members'] + [_member_entry(p) for p in nets], data,
                               level or base.card['uncertainty']['level'],
