@@ -21,10 +21,11 @@ from memx.scale import predict_dataset, structure_sources
 from memx.simulate import simulate
 
 logging.disable(logging.WARNING)
+MP_SITES = 300_000      # an assumption, for scale: the order of magnitude of distinct transition-metal sites in the Materials Project
+CORES = 100 * 32        # a cluster, for scale: 100 nodes of 32 cores
 
 
 def bench_predict(args):
-
     folder = Path(tempfile.mkdtemp())/'in'; folder.mkdir()
     for name, path in islice(structure_sources([shared_data_dir()/'feff-omnixas']), args.structures):
         (folder/f'{name}.vasp').write_text(Path(path).read_text())   # a flat folder of the structures, read by every path alike
@@ -52,9 +53,9 @@ def bench_predict(args):
               f'{rates[workers]:.1f} sites/s ({seconds / base:.2f}x the in-process time)')
     print(f'2 workers / 1 worker: {rates[2] / rates[1]:.2f}x; per-unit overhead of 1 worker over in process: '
           f'{(1 / rates[1] - base / sites) * 1000:.1f} ms a site')
-    mp_sites = 300_000   # an assumption, for scale: the order of magnitude of distinct transition-metal sites in the Materials Project
-    print(f'at {rates[2] / 2:.1f} sites/s per worker process, an assumed {mp_sites:,} sites take {mp_sites / (rates[2] / 2) / 3600:.1f} '
-          f'core-hours: {mp_sites / (rates[2] / 2) / 3600 / (100 * 32) * 60:.1f} minutes on 100 nodes of 32 cores (if it scales linearly)')
+    core_hours = MP_SITES / (rates[2] / 2) / 3600
+    print(f'at {rates[2] / 2:.1f} sites/s per worker process, an assumed {MP_SITES:,} sites take {core_hours:.1f} '
+          f'core-hours: {core_hours / CORES * 60:.1f} minutes on {CORES:,} cores (if it scales linearly)')
 
 
 def _instant_feff(feff_inp, workdir, timeout=None):
@@ -77,10 +78,9 @@ def bench_feff(args):
         print(f'FEFF 10, fast recipe, {workers} local worker(s): {len(records)} sites ({len(failed)} failed) in {seconds:.0f} s = '
               f'{rates[workers]:.0f} sites/hour')
     print(f'FEFF 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x')
-    mp_sites, cores = 300_000, 100 * 32   # assumptions, for scale: distinct transition-metal sites in the Materials Project; 100 nodes of 32 cores
     per_core = rates[2] / 2
-    print(f'at {per_core:.0f} sites/hour per worker, an assumed {mp_sites:,} sites take {mp_sites / per_core:,.0f} core-hours: '
-          f'{mp_sites / per_core / cores:.1f} hours on {cores:,} cores (one site a unit: no unit is shorter than a FEFF run, so it scales '
+    print(f'at {per_core:.0f} sites/hour per worker, an assumed {MP_SITES:,} sites take {MP_SITES / per_core:,.0f} core-hours: '
+          f'{MP_SITES / per_core / CORES:.1f} hours on {CORES:,} cores (one site a unit: no unit is shorter than a FEFF run, so it scales '
           f'until the shared file system or the scheduler (Dask documents about 1 ms a task) is the limit)')
     many = {f'NiO-{i}': 'NiO' for i in range(200)}
     t = time.perf_counter()

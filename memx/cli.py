@@ -55,8 +55,9 @@ def _predict(args) -> None:
     if not args.dataset and only_many:
         raise MemxInputError(f"{', '.join(only_many)} go with --dataset DIR (many structures on Dask)")
     if args.dataset:                                   # many structures: on Dask, into a Parquet dataset
-        done = predict_dataset(args.structures, args.dataset, args.scheduler, args.workers or 2, args.chunk or 64, args.element,
-                               args.model, args.all_sites, args.recipe, allow_overlap=args.allow_overlap)
+        sizes = {k: getattr(args, k) for k in ('workers', 'chunk') if getattr(args, k) is not None}   # else predict_dataset's
+        done = predict_dataset(args.structures, args.dataset, args.scheduler, elements=args.element, model_path=args.model,
+                               all_sites=args.all_sites, recipe=args.recipe, allow_overlap=args.allow_overlap, **sizes)
         print(f"{done['structures']} structures predicted into {args.dataset} ({done['parts written']} new parts, "
               f"{done['parts already there']} already there"
               + (f"; {done['skipped']} structures skipped, see _skipped.jsonl" if done['skipped'] else '')

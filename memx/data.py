@@ -540,16 +540,16 @@ def read_spectra(path, progress: bool = True, **table) -> tuple[list[SiteSpectru
     if path.is_file():
         if path.suffix.lower() in ('.csv', '.parquet', '.pq'): return read_spectra_table(path, progress=progress, **table)
         return read_mp_documents(path)
-    dumps = sorted(p for p in path.glob('*') if p.is_file() and p.name.endswith(DUMP_SUFFIXES) and not p.name.startswith('.')) if path.is_dir() else []
-    if dumps:                                          # `memx download-mp`'s folder: one dump per element
-        read = [read_mp_documents(p) for p in tqdm(dumps, desc=f'reading {path.name}', disable=not progress, leave=False)]
-        return [r for recs, _ in read for r in recs], [s for _, skips in read for s in skips]
     for name in _TABLES:
         if (path/name).is_file(): return read_spectra_table(path/name, progress=progress, **table)
     if (path/'p_spectrum.pt').is_file():
         return read_paper_dataset(path, progress)
     if (path/'tinydata'/'p_spectrum.pt').is_file():
         return read_paper_dataset(path/'tinydata', progress)
+    dumps = sorted(p for p in path.glob('*') if p.is_file() and p.name.endswith(DUMP_SUFFIXES) and not p.name.startswith('.')) if path.is_dir() else []
+    if dumps:                                          # `memx download-mp`'s folder: one dump per element
+        read = [read_mp_documents(p) for p in tqdm(dumps, desc=f'reading {path.name}', disable=not progress, leave=False)]
+        return [r for recs, _ in read for r in recs], [s for _, skips in read for s in skips]
     return read_feff_tree(path, progress=progress)
 
 SHARED_TABLES = {'feff-omnixas': {'step': 0.25}}   # how to read the shared tables (their README: a 0.25 eV grid)

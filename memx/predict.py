@@ -386,6 +386,8 @@ def _member_entry(p: Predictor) -> dict:
     return {'seed': p.card['training']['seed'], 'training': p.card['training'],
             **{k: p.card[k] for k in ('epochs_run', 'best_epoch', 'best_valid_mae', 'learning_curve')}, 'test': p.card['test']['all']}
 
+_CONFORMAL = '; split-conformal interval scale per element on the validation part'   # how every ensemble's intervals are made
+
 def calibrate_ensemble(predictor: Predictor, members: list[dict], data: TrainingData, level: float, method: str) -> Predictor:
     "Calibrate `predictor`'s intervals per element on `data`'s validation part (split conformal, `level`), score it on the test part, and record `members` and `method` on its card."
     graphs = data.graphs(predictor.spec, progress=False, recipes=predictor.card['recipe_index'] or None)
@@ -396,7 +398,7 @@ def calibrate_ensemble(predictor: Predictor, members: list[dict], data: Training
     cov = coverage(*intervals(mean, std, els, scales), y, els)
     predictor.card.update({
         'members': members, 'test': _scores(mean, y, els),
-        'uncertainty': {'method': method + '; split-conformal interval scale per element on the validation part',
+        'uncertainty': {'method': method + _CONFORMAL,
                         'level': level, 'scales': {e: round(k, 4) for e, k in scales.items()},
                         'test_coverage': {e: {'n': int(r.n), 'coverage': round(float(r.coverage), 4), 'width': round(float(r.width), 4)}
                                           for e, r in cov.iterrows()}}})
@@ -416,7 +418,7 @@ def grow_ensemble(records: list[SiteSpectrum], base: Predictor, run_dir, add: in
                             split_seed=split['seed'], data=data, domain=False) for k in range(add)]
     grown = Predictor(base.model, base.windows, base.spec, copy.deepcopy(base.card), base.ensemble + [p.model for p in nets], base.domain)
     grown.card.update(date=datetime.date.today().isoformat(), code=_code_version())   # when and by what this bundle was made
-    method = base.card['uncertainty']['method'].split('; split-conformal')[0]
+    method = base.card['uncertainty']['method'].removesuffix(_CONFORMAL)
     return calibrate_ensemble(grown, base.card['members'] + [_member_entry(p) for p in nets], data,
                               level or base.card['uncertainty']['level'],
                               f'{method}, grown by {add} networks from random starts (seeds {first}-{first + add - 1})')

@@ -273,22 +273,19 @@ def _plan(material, structure, sites, out, recipe, cards, radius, skipped) -> li
     return jobs
 
 # %% ../nbs/10_simulate.ipynb #2cf710b1
-def _stop_feff_runs() -> int:
-    "Kill the FEFF runs in flight in this process (on a cluster's workers, through `client.run`); how many."
-    live = list(_LIVE)
-    for proc in live: _stop(proc)
-    return len(live)
+def _stop_feff_runs() -> None:
+    "Kill the FEFF runs in flight in this process (on every worker, through `client.run`)."
+    for proc in list(_LIVE): _stop(proc)
 
 def _run_all(todo: list[SiteJob], out: Path, runner: Runner, timeout, recipe, progress: bool,
              scheduler: str | None = None, workers: int = 1) -> list[Skip]:
     "Run `todo` on Dask, a site a unit (on the scheduler at `scheduler`, else a local cluster of `workers` threads); log failures; on Ctrl-C stop everything."
     failed = []
     if not todo: return failed
-    stop = (lambda client: client.run(_stop_feff_runs)) if scheduler else lambda client: _stop_feff_runs()
     with dask_client(scheduler, workers, processes=False) as client:   # locally, threads of this process: each drives a FEFF process
         units = ((job, runner, timeout) for job in todo)
         for (job, _, _), _, error in run_units(client, _run_job, units, total=len(todo), desc='FEFF sites', unit='site',
-                                                progress=progress, on_cancel=stop):
+                                                progress=progress, on_cancel=lambda client: client.run(_stop_feff_runs)):
             if error is None: continue
             reason = str(error) if isinstance(error, (SimulationError, MemxInputError)) else repr(error)
             _skip(failed, job.where, reason)

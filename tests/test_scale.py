@@ -1,6 +1,7 @@
 "Predictions and FEFF campaigns at scale on a real local Dask cluster (two worker processes, loopback only)."
-import os, signal, subprocess, sys, threading, time
+import gzip, json, os, signal, subprocess, sys, threading, time, tracemalloc
 from collections import Counter
+from itertools import islice
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -29,6 +30,11 @@ def crystals(shared): return _glob_of(shared, 'mp-10*', 60)        # 73 today
 
 @pytest.fixture(scope='module')
 def hundreds(shared): return _glob_of(shared, 'mp-[25]*', 300)     # 371 today
+
+
+def _two_workers():
+    "A running cluster of two one-thread worker processes, every port on the loopback: what a user's scheduler stands for."
+    return distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address='127.0.0.1:0')
 
 
 def _kill_a_worker_when(cluster, ready) -> threading.Event:
@@ -62,12 +68,12 @@ def test_a_dataset_equals_the_in_process_predictions_and_a_rerun_does_nothing(tm
 def test_a_killed_worker_loses_nothing(tmp_path, crystals):
     "A worker process dies midway: its chunk is retried elsewhere and the dataset is whole."
     pattern, items = crystals
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
+    with _two_workers() as cluster:
         out = tmp_path/'ds'
 
         killed = _kill_a_worker_when(cluster, lambda: bool(list(out.glob('part-*.parquet'))))
         done = predict_dataset([pattern], out, scheduler=cluster.scheduler_address, chunk=8, progress=False, retries=3)
-        assert killed.wait(60) and len(cluster.scheduler.workers) <= 2
+        assert killed.wait(60)
     reference = predict_dataset([pattern], tmp_path/'ref', workers=2, chunk=8, progress=False)
     assert done['failed parts'] == 0 and done['structures'] == reference['structures']
     a, b = (pd.read_parquet(p).sort_values(['structure', 'element', 'site', 'energy_eV']) for p in (out, tmp_path/'ref'))
@@ -84,8 +90,6 @@ def test_cli_predicts_a_dataset(tmp_path, crystals):
                        (['NiO', '--workers', '2'], '--workers go with --dataset DIR'):
         r = subprocess.run(['memx', 'predict', *wrong], capture_output=True, text=True)
         assert r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-
-
 
 
 class SlowFeff:
@@ -106,18 +110,17 @@ def test_a_killed_worker_loses_no_feff_site_and_computes_none_twice(tmp_path):
     crystals = ['NiO', 'Co3O4', 'Cu', 'ZnO', 'MnO', 'Fe2O3', 'TiO2', 'CuO']
     log, out = tmp_path/'calls', tmp_path/'runs'
     log.touch()
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
+    with _two_workers() as cluster:
         killed = _kill_a_worker_when(cluster, lambda: len(log.read_text().split()) >= 3)
         records, failed = simulate(crystals, out, runner=SlowFeff(log, 0.5), scheduler=cluster.scheduler_address, progress=False)
         assert killed.wait(60)
     calls = Counter(log.read_text().split())
-    sites = {f'{r.site:03d}_{r.element}' for r in records}
     assert not failed and len(records) == len(read_feff_tree(out, progress=False)[0]) >= len(crystals), (failed, len(records))
     assert len(list(out.glob('*/FEFF-XANES/*/xmu.dat'))) == len(records)
     assert sum(calls.values()) - len(records) <= 1, calls      # only the site in flight on the dead worker ran twice
     assert not list(out.glob('*/.work')), list(out.glob('*/.work/*'))
     before = log.read_text()
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
+    with _two_workers() as cluster:
         again, _ = simulate(crystals, out, runner=SlowFeff(log, 0), scheduler=cluster.scheduler_address, progress=False)
     assert log.read_text() == before and len(again) == len(records)   # a second run does no work
 
@@ -130,7 +133,7 @@ def test_cli_simulates_here_and_on_an_existing_cluster(tmp_path, where):
     if where == 'local':
         r = subprocess.run(cmd + ['--workers', '2'], capture_output=True, text=True)
     else:
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host='127.0.0.1', dashboard_address=None) as cluster:
+        with _two_workers() as cluster:
             r = subprocess.run(cmd + ['--scheduler', cluster.scheduler_address], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert not [line for line in r.stderr.splitlines() if line.startswith('memx:')], r.stderr
@@ -141,7 +144,6 @@ def test_cli_simulates_here_and_on_an_existing_cluster(tmp_path, where):
 def _xas_dump(path: Path, n: int) -> Path:
     "A JSON Lines dump of `n` K-edge XANES documents made by emmet-core's own `XASDoc` (one NiO spectrum, renamed)."
     emmet = pytest.importorskip('emmet.core.xas')
-    import gzip, json
     from pymatgen.analysis.xas.spectrum import XAS
     from memx.structures import example_structure
     xas = XAS(np.linspace(8333, 8400, 135), np.linspace(0, 1.2, 135), example_structure('NiO'), 'Ni', 'K', absorbing_index=0)
@@ -155,8 +157,6 @@ def _xas_dump(path: Path, n: int) -> Path:
 
 def _peak_bytes(stream, n: int) -> tuple[int, int]:
     "Items read and the peak memory (tracemalloc) while reading the first `n` of `stream`."
-    import tracemalloc
-    from itertools import islice
     tracemalloc.start()
     count = sum(1 for _ in islice(stream, n))
     peak = tracemalloc.get_traced_memory()[1]; tracemalloc.stop()
@@ -165,7 +165,6 @@ def _peak_bytes(stream, n: int) -> tuple[int, int]:
 
 def test_a_dump_of_thousands_streams_in_flat_memory(tmp_path):
     "Streaming a dump of 3,000 documents never holds more than a few of them: its peak memory is a small part of the dump's text (a JSON list, read whole, holds more than all of it), and about that of streaming 300."
-    import gzip
     path = _xas_dump(tmp_path/'mp-xanes-Ni.jsonl.gz', 3000)
     few, few_peak = _peak_bytes(structure_sources([path]), 300)
     all_, all_peak = _peak_bytes(structure_sources([path]), 10**6)
