@@ -19,13 +19,15 @@ def run(mode: str, poscar: str) -> dict:
     "Time one prediction of `poscar` in this process by `mode`; peak RSS in MB."
     import logging
     logging.disable(logging.WARNING)
-    from memx.predict import Predictor, predict
+    from memx.predictor import Predictor
+    from memx.predict import predict
     predictor = Predictor.load()
     t = time.perf_counter()
     if mode == 'old':   # what predict did before: every absorbing site's graph in one pass, then the plain mean
-        from memx.data import absorbing_sites, read_structure
+        from memx.sites import absorbing_sites
+        from memx.structures import read_structure
         from memx.graphs import build_graphs
-        from memx.train import predict_graphs
+        from memx.fit import predict_graphs
         s = read_structure(poscar)
         sites = absorbing_sites(s)
         mu = predict_graphs(predictor.model, build_graphs([(s, i) for i in sites], predictor.spec, progress=False))
@@ -47,7 +49,7 @@ def main():
         print(json.dumps(run(args.mode, args.poscar))); return
     import ase.io
     from pymatgen.io.ase import AseAtomsAdaptor
-    from memx.structures import example_structure
+    from memx.examples import example_structure
     cell = example_structure('NiO') * ((args.repeat,) * 3)
     with tempfile.TemporaryDirectory() as d:
         poscar = str(Path(d)/'POSCAR')

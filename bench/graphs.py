@@ -4,7 +4,7 @@ Run from the repository root: `python bench/graphs.py` (needs ../shared/data).
 """
 import tempfile, time
 import numpy as np
-from memx.data import load_shared
+from memx.shared import load_shared
 from memx.graphs import GraphSpec, build_graphs, cached_graph_set
 
 t = time.perf_counter()

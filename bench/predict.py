@@ -7,12 +7,13 @@ fast-recipe run of a NiO site for the ratio.
 """
 import argparse, logging, time
 import torch
-from memx.data import load_shared
-from memx.dataset import prepare
+from memx.shared import load_shared
+from memx.training_set import prepare
 from memx.model import MemXanes
-from memx.predict import Predictor, predict
-from memx.structures import example_structure
-from memx.train import TrainConfig, fit, seed_everything
+from memx.predictor import Predictor
+from memx.predict import predict
+from memx.examples import example_structure
+from memx.fit import TrainConfig, fit, seed_everything
 
 logging.disable(logging.WARNING)
 ap = argparse.ArgumentParser(); ap.add_argument('--no-feff', action='store_true'); args = ap.parse_args()
@@ -40,6 +41,6 @@ nm = many[many.site != 'average'].groupby(['structure', 'site']).ngroups
 print(f'{len(structures)} structures ({nm} sites): {tm:.2f} s = {nm / tm:.0f} spectra/s; 1,000 sites in {1000 * tm / nm:.2f} s')
 
 if not args.no_feff:
-    from memx.simulate import simulate_site
+    from memx.feff import simulate_site
     t = time.perf_counter(); simulate_site(nio, 0, 'fast'); tf = time.perf_counter() - t
     print(f'FEFF10 fast recipe, one NiO site: {tf:.1f} s; memx is {tf * nm / tm:,.0f}x faster per site')

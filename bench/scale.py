@@ -3,7 +3,7 @@
 Run from the repository root: `python bench/scale.py [--structures 300] [--chunk 32] [--feff-sites 4] [--documents 3000]`
 (needs ../shared/data, the shipped model and, for FEFF, feff10-rs). Prints, in one run:
 - predictions: on the same structures (POSCAR files of the shared FEFF folders), the in-process `predict` rate, then
-  `memx.scale.predict_dataset` on a LocalCluster of 1 and of 2 worker processes (cluster start, model loading and
+  `memx.screening.predict_dataset` on a LocalCluster of 1 and of 2 worker processes (cluster start, model loading and
   Parquet writing included), their ratios, and what that rate means for the Materials Project;
 - FEFF: `memx.simulate.simulate` of the same distinct sites with the `fast` recipe on 1 and on 2 local workers
   (sites per hour), and the cost Dask adds to a unit (a stand-in FEFF that returns at once, 200 sites);
@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from memx.data import shared_data_dir
-from memx.predict import Predictor, predict
-from memx.scale import predict_dataset, structure_sources
+from memx.shared import shared_data_dir
+from memx.predictor import Predictor
+from memx.predict import predict
+from memx.screening import predict_dataset, structure_sources
+from memx.feff import stand_in_feff
 from memx.simulate import simulate
 
 logging.disable(logging.WARNING)
@@ -58,21 +60,12 @@ def bench_predict(args):
           f'core-hours: {core_hours / CORES * 60:.1f} minutes on {CORES:,} cores (if it scales linearly)')
 
 
-def _instant_feff(feff_inp, workdir, timeout=None):
-    "A stand-in FEFF that returns at once: what is left is the cost of a unit."
-    workdir.mkdir(parents=True, exist_ok=True)
-    e = np.linspace(8330, 8400, 71)
-    np.savetxt(workdir/'xmu.dat', np.column_stack([e, e - 8340, 0 * e, np.tanh(e - 8345) + 1, 1 + 0 * e, 0 * e]),
-               header='comment: FEFF 10.0.0\n omega e k mu mu0 chi', comments='# ')
-    return workdir/'xmu.dat'
-
-
 def bench_feff(args):
     crystals = ['NiO', 'MnO', 'ZnO', 'Cu', 'Co3O4', 'Fe2O3', 'TiO2', 'CuO'][:args.feff_sites]
     rates = {}
     for workers in (1, 2):
         t = time.perf_counter()
-        records, failed = simulate(crystals, Path(tempfile.mkdtemp())/'runs', recipe='fast', workers=workers, progress=False)
+        records, failed = simulate(crystals, Path(tempfile.mkdtemp())/'runs', settings='fast', workers=workers, progress=False)
         seconds = time.perf_counter() - t
         rates[workers] = len(records) / seconds * 3600
         print(f'FEFF 10, fast recipe, {workers} local worker(s): {len(records)} sites ({len(failed)} failed) in {seconds:.0f} s = '
@@ -84,7 +77,7 @@ def bench_feff(args):
           f'until the shared file system or the scheduler (Dask documents about 1 ms a task) is the limit)')
     many = {f'NiO-{i}': 'NiO' for i in range(200)}
     t = time.perf_counter()
-    simulate(many, Path(tempfile.mkdtemp())/'runs', runner=_instant_feff, workers=1, progress=False)
+    simulate(many, Path(tempfile.mkdtemp())/'runs', runner=stand_in_feff, workers=1, progress=False)
     per_unit = (time.perf_counter() - t) / len(many)
     print(f'a site as a Dask unit, FEFF itself taking no time: {per_unit * 1000:.0f} ms '
           f'(planning, writing the site, cluster start shared), {per_unit / (3600 / rates[1]) * 100:.2f} % of a fast-recipe site here')
@@ -93,7 +86,7 @@ def bench_feff(args):
 def bench_dump(args):
     from monty.json import MontyEncoder
     from pymatgen.analysis.xas.spectrum import XAS
-    from memx.structures import example_structure
+    from memx.examples import example_structure
     xas = XAS(np.linspace(8333, 8400, 135), np.linspace(0, 1.2, 135), example_structure('NiO'), 'Ni', 'K', absorbing_index=0)
     line = json.dumps({'material_id': 'mp-X', 'spectrum': xas.as_dict()}, cls=MontyEncoder)
     path = Path(tempfile.mkdtemp())/'mp-xanes-Ni.jsonl.gz'

@@ -1,5 +1,5 @@
 """Training throughput of the shipped network's architecture on this machine: graphs per second for one epoch of
-`memx.train.fit` on real shared graphs, at 1 and 2 torch threads, each in its own process (so thread settings do
+`memx.fit.fit` on real shared graphs, at 1 and 2 torch threads, each in its own process (so thread settings do
 not leak), with the paper's batch size (160).
 
 Run from the repository root: `python bench/train_throughput.py [--graphs 2000] [--epochs 2]`. Prints, per thread
@@ -12,11 +12,11 @@ def run(threads: int, n_graphs: int, epochs: int) -> dict:
     "Train a paper-width network for `epochs` epochs on `n_graphs` Cu/Co/... graphs with `threads` torch threads."
     import torch
     torch.set_num_threads(threads)
-    from memx.data import load_shared
-    from memx.dataset import prepare
+    from memx.shared import load_shared
+    from memx.training_set import prepare
     from memx.graphs import GraphSpec
     from memx.model import MemXanes, ModelConfig
-    from memx.train import TrainConfig, fit, seed_everything
+    from memx.fit import TrainConfig, fit, seed_everything
     records, _ = load_shared(sources=('feff-cu', 'feff-omnixas'), sample={'feff-cu': 400, 'feff-omnixas': 800}, progress=False)
     g = prepare(records, split_by='material').graphs(GraphSpec('absorber'), progress=False)
     train = g['train'][:n_graphs]
