@@ -59,6 +59,7 @@ def model_theories(candidates: Iterable, element: str, predictor: Predictor | No
                           avg.note.iloc[0], float(avg.applicability.iloc[0])))
     return out
 
+# %% ../nbs/30_compare.ipynb #6ac022e7
 def feff_theory(folder, element: str, name: str | None = None) -> Theory:
     "The FEFF spectrum of `element` in one `memx simulate` output folder (`<material>/`): its sites averaged by multiplicity on the first site's grid."
     folder = Path(folder)
@@ -90,6 +91,7 @@ class Calibration(NamedTuple):
     references: tuple[str, ...]
     mae: float      # mean misfit of the references at that shift
 
+# %% ../nbs/30_compare.ipynb #df002bab
 def _on_scan(measured: Group, energy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     "(which of `energy` the measured scan covers, the measured flattened mu there)."
     inside = (energy >= measured.energy[0]) & (energy <= measured.energy[-1])
@@ -102,6 +104,7 @@ def _misfit(measured: Group, theory: Theory, broadened: np.ndarray, shift: float
     inside, flat = _on_scan(measured, theory.energy + shift)
     return float(np.mean(np.abs(broadened[inside] - flat))) if inside.mean() >= MIN_COVERAGE else float('nan')
 
+# %% ../nbs/30_compare.ipynb #19c9f0a2
 def fit_shift(pairs: list[tuple[Group, Theory]], resolution: float = RESOLUTION_SI111, lorentzian: float = 0.0,
               span: float = 40.0, step: float = 0.05) -> tuple[float, float]:
     "(shift, mean misfit) that best aligns each computed spectrum with its normalised measured one, one shift for all pairs."
@@ -115,6 +118,7 @@ def fit_shift(pairs: list[tuple[Group, Theory]], resolution: float = RESOLUTION_
     best = int(np.nanargmin(costs))
     return float(shifts[best]), float(costs[best])
 
+# %% ../nbs/30_compare.ipynb #7362fa80
 def calibrate(pairs: list[tuple[Group, Theory]], resolution: float = RESOLUTION_SI111, lorentzian: float = 0.0) -> Calibration:
     "One shift for an element and recipe, fitted on reference pairs (normalised measured spectrum, its computed spectrum)."
     kinds = {(t.element, t.recipe) for _, t in pairs}
@@ -143,6 +147,7 @@ def _as_measured(spectrum, element: str | None, normalisation: dict) -> Group:
     if element and spectrum.element != element: raise MemxInputError(f'{spectrum.label} is a {spectrum.element} K-edge spectrum, not {element}')
     return spectrum
 
+# %% ../nbs/30_compare.ipynb #3dbfe8eb
 def _theories(items, element: str, predictor: Predictor | None) -> list[Theory]:
     "Computed spectra: `Theory` objects as they are, anything else predicted by memx."
     items = list(items)
@@ -151,6 +156,7 @@ def _theories(items, element: str, predictor: Predictor | None) -> list[Theory]:
     made = iter(model_theories(todo, element, predictor) if todo else [])
     return [x if isinstance(x, Theory) else next(made) for x in items]
 
+# %% ../nbs/30_compare.ipynb #6949cef0
 def _calibration(calibration, shift, element: str, recipe: str, predictor, normalisation: dict, resolution, lorentzian) -> tuple[float, str]:
     "(shift, how it was obtained) from a `Calibration`, reference pairs (measured, structure or Theory), or a given shift."
     if (calibration is None) == (shift is None):

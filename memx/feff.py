@@ -42,17 +42,6 @@ def feff_settings(settings: str | FeffSettings = 'fast', cards: dict | None = No
 # %% ../nbs/26_feff.ipynb #cbe2e826
 FEFF_MAX_Z = 103  # feff10 refuses potentials outside Z = 1-103
 
-def _atoms_card(atoms) -> str:
-    "The `ATOMS` card of a pymatgen `Atoms` cluster, in a stable order: distance, potential, x, y, z."
-    xyz = np.round(atoms.cluster.cart_coords, 5) + 0.0                     # + 0.0 turns -0.0 into 0.0
-    ipot = np.array([0] + [atoms.pot_dict[s.specie.symbol] for s in atoms.cluster[1:]])
-    dist = np.round(np.linalg.norm(xyz, axis=1), 5)
-    order = np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0], ipot, dist))
-    symbols = [s.specie.symbol for s in atoms.cluster]
-    lines = [f'{xyz[i, 0]:12.5f}{xyz[i, 1]:12.5f}{xyz[i, 2]:12.5f}{ipot[i]:6d}  {symbols[i]:<4s}{dist[i]:10.5f}{n:7d}'
-             for n, i in enumerate(order)]
-    return '\n'.join(['ATOMS', '*          x           y           z  ipot  Atom  Distance  Number', *lines, 'END'])
-
 def feff_input(structure: Structure, site: int, settings: str | FeffSettings = 'fast', cards: dict | None = None,
                radius: float | None = None) -> str:
     "The `feff.inp` text for the K edge of `structure[site]` under `settings` (+ `cards`, `radius`)."
@@ -74,6 +63,18 @@ def feff_input(structure: Structure, site: int, settings: str | FeffSettings = '
     text = [str(parts[k]).strip('\n') for k in ('HEADER', 'PARAMETERS', 'POTENTIALS')]
     return '\n'.join(text + [_atoms_card(parts['ATOMS'])]) + '\n'
 
+# %% ../nbs/26_feff.ipynb #d1a92fdd
+def _atoms_card(atoms) -> str:
+    "The `ATOMS` card of a pymatgen `Atoms` cluster, in a stable order: distance, potential, x, y, z."
+    xyz = np.round(atoms.cluster.cart_coords, 5) + 0.0                     # + 0.0 turns -0.0 into 0.0
+    ipot = np.array([0] + [atoms.pot_dict[s.specie.symbol] for s in atoms.cluster[1:]])
+    dist = np.round(np.linalg.norm(xyz, axis=1), 5)
+    order = np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0], ipot, dist))
+    symbols = [s.specie.symbol for s in atoms.cluster]
+    lines = [f'{xyz[i, 0]:12.5f}{xyz[i, 1]:12.5f}{xyz[i, 2]:12.5f}{ipot[i]:6d}  {symbols[i]:<4s}{dist[i]:10.5f}{n:7d}'
+             for n, i in enumerate(order)]
+    return '\n'.join(['ATOMS', '*          x           y           z  ipot  Atom  Distance  Number', *lines, 'END'])
+
 # %% ../nbs/26_feff.ipynb #c4a3c5a0
 class FeffAtoms(NamedTuple):
     "The atoms of a FEFF cluster: potential index, symbol and position (A) of each."
@@ -87,6 +88,7 @@ class FeffInput(NamedTuple):
     potentials: list[tuple[str, ...]]
     atoms: FeffAtoms
 
+# %% ../nbs/26_feff.ipynb #a2a30073
 def parse_feff_input(text: str) -> FeffInput:
     "Read the cards, potentials and atoms of a `feff.inp` text (comments and TITLE lines left out)."
     cards, potentials, atoms, block = {}, [], [], None
@@ -102,6 +104,7 @@ def parse_feff_input(text: str) -> FeffInput:
     return FeffInput(cards, potentials, FeffAtoms(np.array([int(a[3]) for a in atoms]), [a[4] for a in atoms],
                                                   np.array([[float(v) for v in a[:3]] for a in atoms])))
 
+# %% ../nbs/26_feff.ipynb #6c51c1cd
 def same_feff_input(a: str, b: str, tol: float = 1e-4) -> bool:
     "True if FEFF inputs `a` and `b` have the same cards, potentials and atoms (in any order, positions to `tol` A)."
     from scipy.optimize import linear_sum_assignment
@@ -167,6 +170,7 @@ def run_feff(feff_inp: str, workdir, timeout: float | None = None) -> Path:
         raise SimulationError(f'FEFF finished without xmu.dat: {_tail(workdir/"feff.log")}')
     return workdir/'xmu.dat'
 
+# %% ../nbs/26_feff.ipynb #20bd5ecc
 def stop_feff_runs() -> None:
     "Kill the FEFF runs in flight in this process (a campaign calls it on every worker when interrupted)."
     for proc in list(_LIVE): _stop(proc)

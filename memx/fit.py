@@ -29,6 +29,7 @@ class TrainConfig:
     seed: int = 0
     schedule: str = 'constant'   # or 'cosine': from lr down to lr/100 over max_epochs
 
+# %% ../nbs/18_fit.ipynb #25154f35
 def pick_device(device: str | None = None) -> torch.device:
     "`device` if given, else the GPU when there is one, else the CPU."
     return torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -46,64 +47,99 @@ def predict_graphs(model: MemXanes, graphs, batch_size: int = 1024, device=None)
     out = [model(b.to(device)).cpu() for b in DataLoader(graphs, batch_size=batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, model.config.n_out), np.float32)
 
+# %% ../nbs/18_fit.ipynb #3f712e15
 def l1(pred: np.ndarray, y: np.ndarray) -> float:
     "Mean absolute error over every intensity."
     return float(np.abs(np.asarray(pred) - np.asarray(y)).mean())
+
+# %% ../nbs/18_fit.ipynb #99682228
+def _optimiser(model: MemXanes, config: TrainConfig):
+    "AdamW on `model`'s weights, and the cosine learning-rate schedule `config` asks for (else None)."
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.schedule not in ('constant', 'cosine'): raise ValueError(f"schedule must be 'constant' or 'cosine', not {config.schedule!r}")
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.max_epochs, eta_min=config.lr / 100) \
+        if config.schedule == 'cosine' else None
+    return opt, sched
+
+# %% ../nbs/18_fit.ipynb #a3170e4e
+def _train_loader(train_set, config: TrainConfig, gen: torch.Generator) -> DataLoader:
+    "Shuffled batches of `train_set` drawn with `gen`, without a last batch of a single graph."
+    lone = len(train_set) % config.batch_size == 1
+    return DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=gen, drop_last=lone)
+
+# %% ../nbs/18_fit.ipynb #1eea4a5c
+def _train_epoch(model: MemXanes, loader, opt, device) -> tuple[float, int, float]:
+    "Train `model` for one pass over `loader`: the summed L1 loss, the number of graphs seen, and the seconds it took."
+    t0, total, n = time.perf_counter(), 0.0, 0
+    model.train()
+    for batch in loader:
+        batch = batch.to(device)
+        loss = torch.nn.functional.l1_loss(model(batch), batch.y)
+        opt.zero_grad(); loss.backward(); opt.step()
+        total += loss.item() * batch.num_graphs; n += batch.num_graphs
+    return total, n, time.perf_counter() - t0
+
+# %% ../nbs/18_fit.ipynb #10fa0a34
+def _best_epoch(history: list[dict]) -> int:
+    "The epoch of `history` with the lowest validation MAE."
+    return min(history, key=lambda h: h['valid_mae'])['epoch']
 
 # %% ../nbs/18_fit.ipynb #30ab3f6d
 def _save(obj, path: Path) -> None:
     tmp = path.with_suffix('.tmp'); torch.save(obj, tmp); tmp.replace(path)
 
+def _checkpoint(run_dir: Path, state: dict, model: MemXanes, opt, sched, gen: torch.Generator, config: TrainConfig) -> None:
+    "Write `last.pt`, everything a run needs to resume after this epoch, and the metrics so far as `metrics.csv`."
+    _save({**state, 'model': model.state_dict(), 'opt': opt.state_dict(), 'gen': gen.get_state(),
+           'rng': torch.get_rng_state(), 'config': asdict(config),
+           'sched': sched.state_dict() if sched else None}, run_dir/'last.pt')
+    pd.DataFrame(state['history']).to_csv(run_dir/'metrics.csv', index=False)
+
+# %% ../nbs/18_fit.ipynb #13831fd2
+def _keep_best(state: dict, model: MemXanes, valid_mae: float, epoch: int, run_dir: Path | None) -> None:
+    "Keep a copy of `model`'s weights in `state` (and write `best.pt`) when `valid_mae` is the best so far."
+    if not valid_mae < state['best'][0]: return
+    state['best'] = (valid_mae, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+    if run_dir: _save({'model': model.as_dict(), 'epoch': epoch, 'valid_mae': valid_mae}, run_dir/'best.pt')
+
+# %% ../nbs/18_fit.ipynb #6084021e
+def _resume(run_dir: Path | None, model: MemXanes, opt, sched, gen: torch.Generator) -> dict:
+    "A fresh training state, or the one `run_dir/last.pt` holds, loaded into `model`, `opt`, `sched` and `gen`."
+    if not (run_dir and (run_dir/'last.pt').exists()): return {'epoch': 0, 'history': [], 'best': (float('inf'), None)}
+    state = torch.load(run_dir/'last.pt', weights_only=False)
+    model.load_state_dict(state['model']); opt.load_state_dict(state['opt'])
+    if sched: sched.load_state_dict(state['sched'])
+    gen.set_state(state['gen']); torch.set_rng_state(state['rng'])
+    return state
+
+# %% ../nbs/18_fit.ipynb #afc8cfef
 def fit(model: MemXanes, train_set, valid_set, config: TrainConfig = TrainConfig(), run_dir=None,
         progress: bool = True, device=None) -> pd.DataFrame:
     "Train `model` in place; it ends with its best-validation weights. Returns the per-epoch metrics."
     device = pick_device(device)
     seed_everything(config.seed)
     model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    if config.schedule not in ('constant', 'cosine'): raise ValueError(f"schedule must be 'constant' or 'cosine', not {config.schedule!r}")
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.max_epochs, eta_min=config.lr / 100) \
-        if config.schedule == 'cosine' else None
+    opt, sched = _optimiser(model, config)
     gen = torch.Generator().manual_seed(config.seed)
-    lone = len(train_set) % config.batch_size == 1    # batch norm cannot train on a last batch of one graph: drop it
-    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=gen, drop_last=lone)
+    loader = _train_loader(train_set, config, gen)
     y_valid = valid_set.y.numpy() if hasattr(valid_set, 'y') else np.concatenate([g.y.numpy() for g in valid_set])
     run_dir = Path(run_dir) if run_dir else None
     if run_dir: run_dir.mkdir(parents=True, exist_ok=True)
-    state = {'epoch': 0, 'history': [], 'best': (float('inf'), None)}
-    if run_dir and (run_dir/'last.pt').exists():
-        state = torch.load(run_dir/'last.pt', weights_only=False)
-        model.load_state_dict(state['model']); opt.load_state_dict(state['opt'])
-        if sched: sched.load_state_dict(state['sched'])
-        gen.set_state(state['gen']); torch.set_rng_state(state['rng'])
-    stopped = bool(state['history']) and state['epoch'] - min(state['history'], key=lambda h: h['valid_mae'])['epoch'] >= config.patience
+    state = _resume(run_dir, model, opt, sched, gen)
+    stopped = bool(state['history']) and state['epoch'] - _best_epoch(state['history']) >= config.patience
     bar = tqdm(range(config.max_epochs if stopped else state['epoch'], config.max_epochs), desc='training', disable=not progress,
                initial=state['epoch'], total=config.max_epochs)
     for epoch in bar:
-        t0, total, n, lr = time.perf_counter(), 0.0, 0, opt.param_groups[0]['lr']
-        model.train()
-        for batch in loader:
-            batch = batch.to(device)
-            loss = torch.nn.functional.l1_loss(model(batch), batch.y)
-            opt.zero_grad(); loss.backward(); opt.step()
-            total += loss.item() * batch.num_graphs; n += batch.num_graphs
-        seconds = time.perf_counter() - t0
+        lr = opt.param_groups[0]['lr']
+        total, n, seconds = _train_epoch(model, loader, opt, device)
         if sched: sched.step()
         valid_mae = l1(predict_graphs(model, valid_set, device=device), y_valid)
         state['history'].append({'epoch': epoch + 1, 'train_l1': total / n, 'valid_mae': valid_mae,
                                  'seconds': seconds, 'graphs_per_s': n / seconds, 'lr': lr})
-        if valid_mae < state['best'][0]:
-            state['best'] = (valid_mae, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
-            if run_dir: _save({'model': model.as_dict(), 'epoch': epoch + 1, 'valid_mae': valid_mae}, run_dir/'best.pt')
+        _keep_best(state, model, valid_mae, epoch + 1, run_dir)
         state['epoch'] = epoch + 1
         bar.set_postfix(train=f'{total / n:.4f}', valid=f'{valid_mae:.4f}', best=f"{state['best'][0]:.4f}")
-        if run_dir:
-            _save({**state, 'model': model.state_dict(), 'opt': opt.state_dict(), 'gen': gen.get_state(),
-                   'rng': torch.get_rng_state(), 'config': asdict(config),
-                   'sched': sched.state_dict() if sched else None}, run_dir/'last.pt')
-            pd.DataFrame(state['history']).to_csv(run_dir/'metrics.csv', index=False)
-        best_epoch = min(state['history'], key=lambda h: h['valid_mae'])['epoch']
-        if epoch + 1 - best_epoch >= config.patience:
-            break
+        if run_dir: _checkpoint(run_dir, state, model, opt, sched, gen, config)
+        if epoch + 1 - _best_epoch(state['history']) >= config.patience: break
     model.load_state_dict(state['best'][1])
     return pd.DataFrame(state['history'])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, asdict
 import torch
 from torch import nn, Tensor
 from torch_geometric.nn import GATConv, MessagePassing
+from fastcore.basics import patch
 from .elements import N_NODE_FEATURES
 
 # %% auto #0
@@ -78,6 +79,7 @@ def compact_leaves(x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor, Tenso
     counts = torch.cat([torch.ones(len(recv), device=x.device), torch.bincount(inv, minlength=len(uniq)).float()])
     return torch.cat([x[recv], uniq]), where[edge_index], counts, where
 
+# %% ../nbs/17_model.ipynb #71895b24
 class MemXanes(nn.Module):
     "Absorber-centred graph network predicting a K-edge XANES spectrum on its element's energy window (in a given FEFF recipe, if `n_recipes`)."
     def __init__(self, config: ModelConfig = ModelConfig()):
@@ -96,39 +98,43 @@ class MemXanes(nn.Module):
         self.dense = nn.ModuleList(nn.Sequential(nn.Linear(a, b), NormAct(b, c.dropout)) for a, b in zip(widths, widths[1:]))
         self.out = nn.Linear(widths[-1], c.n_out)
 
-    def forward(self, batch, details: bool = False, compact: bool = True):
-        "Spectra (n_graphs, n_out); with `details`, also every layer's activations (per node) and the attention."
-        x, ei, ea = batch.x, batch.edge_index, batch.edge_attr
-        counts, where = None, torch.arange(x.size(0), device=x.device)
-        if compact:
-            x, ei, counts, where = compact_leaves(x, ei)
-        acts = {}
-        for n, (conv, post) in enumerate(zip(self.convs, self.conv_post), 1):
-            x = post(conv(x, ei, ea), counts)
-            if details: acts[f'conv{n}'] = x[where]
-        if self.config.heads:
-            x, (_, alpha) = self.attention(x, ei, ea, return_attention_weights=True)
-            acts['attention'] = (batch.edge_index, alpha)
-        else:
-            x = self.attention(x, ei, ea)
-        x = acts['embedding'] = self.attention_post(x, counts)[where[batch.center_index]]
-        if self.recipe is not None:
-            if getattr(batch, 'recipe', None) is None: raise ValueError('this network is recipe-aware: give each graph a `recipe` index')
-            x = torch.cat([x, self.recipe(batch.recipe)], 1)
-        for n, (linear, post) in enumerate(self.dense, 1):
-            x = acts[f'dense{n}'] = post(linear(x))
-        y = self.out(x)
-        return (y, acts) if details else y
+# %% ../nbs/17_model.ipynb #2f923fd2
+@patch
+def forward(self: MemXanes, batch, details: bool = False, compact: bool = True):
+    "Spectra (n_graphs, n_out); with `details`, also every layer's activations (per node) and the attention."
+    x, ei, ea = batch.x, batch.edge_index, batch.edge_attr
+    counts, where = None, torch.arange(x.size(0), device=x.device)
+    if compact:
+        x, ei, counts, where = compact_leaves(x, ei)
+    acts = {}
+    for n, (conv, post) in enumerate(zip(self.convs, self.conv_post), 1):
+        x = post(conv(x, ei, ea), counts)
+        if details: acts[f'conv{n}'] = x[where]
+    if self.config.heads:
+        x, (_, alpha) = self.attention(x, ei, ea, return_attention_weights=True)
+        acts['attention'] = (batch.edge_index, alpha)
+    else:
+        x = self.attention(x, ei, ea)
+    x = acts['embedding'] = self.attention_post(x, counts)[where[batch.center_index]]
+    if self.recipe is not None:
+        if getattr(batch, 'recipe', None) is None: raise ValueError('this network is recipe-aware: give each graph a `recipe` index')
+        x = torch.cat([x, self.recipe(batch.recipe)], 1)
+    for n, (linear, post) in enumerate(self.dense, 1):
+        x = acts[f'dense{n}'] = post(linear(x))
+    y = self.out(x)
+    return (y, acts) if details else y
 
-    def as_dict(self) -> dict:
-        "Config and weights, for `torch.save`."
-        return {'config': asdict(self.config), 'state': self.state_dict()}
+# %% ../nbs/17_model.ipynb #37e54160
+@patch
+def as_dict(self: MemXanes) -> dict:
+    "Config and weights, for `torch.save`."
+    return {'config': asdict(self.config), 'state': self.state_dict()}
 
-    @classmethod
-    def from_dict(cls, d: dict) -> MemXanes:
-        config = {('n_recipes' if k == 'recipes' else k): v for k, v in d['config'].items()}   # cards before memx named it n_recipes
-        m = cls(ModelConfig(**config)); m.load_state_dict({k: v.float() for k, v in d['state'].items()})
-        return m.eval()
+@patch(cls_method=True)
+def from_dict(cls: MemXanes, d: dict) -> MemXanes:
+    config = {('n_recipes' if k == 'recipes' else k): v for k, v in d['config'].items()}   # cards before memx named it n_recipes
+    m = cls(ModelConfig(**config)); m.load_state_dict({k: v.float() for k, v in d['state'].items()})
+    return m.eval()
 
 # %% ../nbs/17_model.ipynb #71d2f353
 def attention_per_neighbor(batch, alpha_index: Tensor, alpha: Tensor) -> Tensor:

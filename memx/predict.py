@@ -21,6 +21,15 @@ log = logging.getLogger('memx')
 # %% auto #0
 __all__ = ['log', 'predict']
 
+# %% ../nbs/24_predict.ipynb #b1d65268
+def _recipe_index(predictor: Predictor, s, chosen: list[int], recipe: str | None) -> dict[str, int]:
+    "Element -> recipe index of the elements of the `chosen` sites (empty for a model that is not recipe-aware)."
+    missing = sorted({s[j].specie.symbol for j in chosen} - set(predictor.windows))
+    if missing:
+        raise MemxInputError(f"this model was not trained on {', '.join(missing)} (it covers {', '.join(predictor.windows)})")
+    labels = {el: predictor.recipe_label(el, recipe) for el in sorted({s[j].specie.symbol for j in chosen})}   # known recipes only
+    return {el: predictor.card.recipe_index.index(k) for el, k in labels.items()} if predictor.model.config.n_recipes else {}
+
 # %% ../nbs/24_predict.ipynb #3ba5868a
 def _graphs(predictor: Predictor, s, sites: list[int], index: dict[str, int]) -> list:
     "Site graphs for the network; a recipe-aware one also gets each site's recipe index (`index`: element -> index)."
@@ -29,15 +38,12 @@ def _graphs(predictor: Predictor, s, sites: list[int], index: dict[str, int]) ->
         for g, i in zip(graphs, sites): g.recipe = torch.tensor([index[s[i].specie.symbol]])
     return graphs
 
+# %% ../nbs/24_predict.ipynb #1212add7
 def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: bool, symprec: float,
                 chunk: int, recipe: str | None = None) -> pd.DataFrame:
     "The prediction table of one checked structure: its distinct (or every) site, then the average per element."
     chosen = absorbing_sites(s, elements, sites)
-    missing = sorted({s[j].specie.symbol for j in chosen} - set(predictor.windows))
-    if missing:
-        raise MemxInputError(f"this model was not trained on {', '.join(missing)} (it covers {', '.join(predictor.windows)})")
-    labels = {el: predictor.recipe_label(el, recipe) for el in sorted({s[j].specie.symbol for j in chosen})}   # known recipes only
-    index = {el: predictor.card.recipe_index.index(k) for el, k in labels.items()} if predictor.model.config.n_recipes else {}
+    index = _recipe_index(predictor, s, chosen, recipe)
     groups = equivalent_sites(s, chosen, symprec)
     reps = list(groups)
     chunks = [_graphs(predictor, s, reps[k:k + chunk], index) for k in range(0, len(reps), chunk)]
@@ -63,6 +69,19 @@ def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: 
                          'mu': spectra.ravel(), 'mu_std': spread.ravel(), 'mu_lower': lower.ravel(), 'mu_upper': upper.ravel(),
                          'applicability': far.repeat(n)})
 
+# %% ../nbs/24_predict.ipynb #93df25cf
+def _annotate(out: pd.DataFrame, predictor: Predictor, recipe: str | None) -> pd.DataFrame:
+    "`out` with its `recipe` and `note` columns; logs a warning for each site outside the training domain."
+    out['recipe'] = out.element.map({e: predictor.recipe(e, recipe) for e in out.element.unique()})
+    notes, outside = out.element.map({e: predictor.note(e) for e in out.element.unique()}), out.applicability > 1
+    far = 'outside the training domain (' + out.applicability.round(1).astype(str) + 'x the threshold distance): an extrapolation'
+    out['note'] = notes.where(~outside, (notes + '; ').str.removeprefix('; ') + far)
+    flagged = out[outside & (out.site != 'average')].groupby(['structure', 'element', 'site'], sort=False).applicability.first()
+    for (name, el, site), ratio in flagged.items():
+        log.warning('%s: %s site %s lies outside what the model was trained on (%.1fx the threshold distance): '
+                    'treat its spectrum as an extrapolation', name, el, site, ratio)
+    return out
+
 # %% ../nbs/24_predict.ipynb #223c4ec8
 def predict(structures, elements=None, sites=None, predictor: Predictor | None = None, progress: bool = True,
             all_sites: bool = False, allow_overlap: bool = False, symprec: float = 0.01,
@@ -84,13 +103,4 @@ def predict(structures, elements=None, sites=None, predictor: Predictor | None =
             log.warning('skipped: %s', e); problems.append(str(e))
     if not tables:
         raise MemxInputError('nothing to predict: ' + '; '.join(problems))
-    out = pd.concat(tables, ignore_index=True)
-    out['recipe'] = out.element.map({e: predictor.recipe(e, recipe) for e in out.element.unique()})
-    notes, outside = out.element.map({e: predictor.note(e) for e in out.element.unique()}), out.applicability > 1
-    far = 'outside the training domain (' + out.applicability.round(1).astype(str) + 'x the threshold distance): an extrapolation'
-    out['note'] = notes.where(~outside, (notes + '; ').str.removeprefix('; ') + far)
-    flagged = out[outside & (out.site != 'average')].groupby(['structure', 'element', 'site'], sort=False).applicability.first()
-    for (name, el, site), ratio in flagged.items():
-        log.warning('%s: %s site %s lies outside what the model was trained on (%.1fx the threshold distance): '
-                    'treat its spectrum as an extrapolation', name, el, site, ratio)
-    return out
+    return _annotate(pd.concat(tables, ignore_index=True), predictor, recipe)

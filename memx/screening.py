@@ -25,6 +25,7 @@ STRUCTURE_SUFFIXES = ('.cif', '.vasp', '.json', '.jsonl', '.gz', '.mson')
 def _is_structure_file(path: Path) -> bool:
     return path.name in ('POSCAR', 'CONTCAR') or path.suffix.lower() in STRUCTURE_SUFFIXES
 
+# %% ../nbs/31_screening.ipynb #3acb832b
 def _documents(path: Path) -> Iterator[tuple[str, object]] | None:
     "(name, Structure) of each document of a Materials Project dump; None if `path` is a single structure."
     from pymatgen.core import Structure
@@ -46,6 +47,7 @@ def _documents(path: Path) -> Iterator[tuple[str, object]] | None:
             yield name, s if isinstance(s, Structure) else Structure.from_dict(s)
     return each()
 
+# %% ../nbs/31_screening.ipynb #9d562837
 def structure_sources(inputs: Iterable) -> Iterator[tuple[str, object]]:
     "(name, source) for every structure that files, folders, glob patterns and Materials Project dumps in `inputs` hold, streamed in a fixed order."
     from memx.structures import structure_name
@@ -63,6 +65,7 @@ def structure_sources(inputs: Iterable) -> Iterator[tuple[str, object]]:
             if docs is None: yield structure_name(path), path
             else: yield from docs
 
+# %% ../nbs/31_screening.ipynb #0487add9
 def batched(items: Iterable, size: int) -> Iterator[list]:
     "Consecutive lists of `size` items (the last may be shorter)."
     it = iter(items)
@@ -75,6 +78,7 @@ def _worker_model(path: str | None):
     from memx.predictor import Predictor
     return Predictor.load(path)
 
+# %% ../nbs/31_screening.ipynb #d3ba1510
 def predict_chunk(items: list[tuple[str, object]], out_dir: str, part: int, model_path: str | None = None,
                   **options) -> dict:
     "Predict one chunk of (name, source) items (`options`: those of `predict`) and write `part-NNNNNN.parquet` in `out_dir`; returns what it did."
@@ -98,6 +102,7 @@ def _append_lines(path: Path, entries: list[dict]) -> None:
     if entries:
         with open(path, 'a') as f: f.writelines(json.dumps(e) + '\n' for e in entries)
 
+# %% ../nbs/31_screening.ipynb #a58ba0ef
 def predict_dataset(inputs: Iterable, out_dir, scheduler: str | None = None, workers: int = 2, chunk: int = 64,
                     elements: list[str] | None = None, model_path=None, all_sites: bool = False, recipe: str | None = None,
                     allow_overlap: bool = False, retries: int = 2, progress: bool = True, processes: bool = True) -> dict:

@@ -8,6 +8,7 @@ import logging, re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 import numpy as np
+from fastcore.basics import patch
 from pymatgen.core import Structure
 from .errors import MemxInputError
 
@@ -44,24 +45,27 @@ class SiteSpectrum:
     recipe: str            # how it was computed, e.g. 'FEFF 10.0.0; SCF off; FMS 6.0 A; core hole FSR'
     meta: dict = field(default_factory=dict)
 
-    @property
-    def id(self) -> str: return spectrum_id(self.material, self.site, self.element)
-    @property
-    def key(self) -> tuple[str, str]: return self.id, self.recipe
-    @property
-    def parent(self) -> str:
-        "The real crystal this record derives from (the material id before any `~`)."
-        return self.material.split('~')[0]
-
-    def as_xas(self):
-        "This spectrum as a pymatgen `XAS` object."
-        from pymatgen.analysis.xas.spectrum import XAS
-        return XAS(self.energies, self.mu, self.structure, self.element, edge='K',
-                   spectrum_type='XANES', absorbing_index=self.site)
-
     def __repr__(self):
         return (f'SiteSpectrum({self.id}, {self.structure.composition.reduced_formula}, {len(self.energies)} points '
                 f'{self.energies[0]:.1f}-{self.energies[-1]:.1f} eV, {self.source}, {self.recipe!r})')
+
+# %% ../nbs/05_spectrum.ipynb #9ca3199d
+@patch(as_prop=True)
+def id(self: SiteSpectrum) -> str: return spectrum_id(self.material, self.site, self.element)
+@patch(as_prop=True)
+def key(self: SiteSpectrum) -> tuple[str, str]: return self.id, self.recipe
+@patch(as_prop=True)
+def parent(self: SiteSpectrum) -> str:
+    "The real crystal this record derives from (the material id before any `~`)."
+    return self.material.split('~')[0]
+
+# %% ../nbs/05_spectrum.ipynb #e8fa9d34
+@patch
+def as_xas(self: SiteSpectrum):
+    "This spectrum as a pymatgen `XAS` object."
+    from pymatgen.analysis.xas.spectrum import XAS
+    return XAS(self.energies, self.mu, self.structure, self.element, edge='K',
+               spectrum_type='XANES', absorbing_index=self.site)
 
 # %% ../nbs/05_spectrum.ipynb #f3c1b395
 def make_record(material: str, site: int, element: str, energies, mu, structure: Structure,

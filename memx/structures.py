@@ -17,8 +17,6 @@ log = logging.getLogger('memx')
 __all__ = ['log', 'MIN_GAP', 'closest_pair', 'check_structure', 'read_structure', 'structure_name', 'named_structure']
 
 # %% ../nbs/03_structures.ipynb #68b63074
-MIN_GAP = 0.5  # atoms closer than this fraction of the sum of their covalent radii overlap
-
 def _check_cell(structure: Structure, name: str) -> None:
     m = structure.lattice.matrix
     if not (np.isfinite(m).all() and np.isfinite(structure.frac_coords).all()):
@@ -32,6 +30,9 @@ def _check_cell(structure: Structure, name: str) -> None:
         raise MemxInputError(f"{name} has a degenerate cell: its lattice vectors are (nearly) coplanar or collinear "
                              f"(volume {volume:.3g} A^3 for vectors of {', '.join(f'{l:.3g}' for l in lengths)} A)")
 
+# %% ../nbs/03_structures.ipynb #93e4fa42
+MIN_GAP = 0.5  # atoms closer than this fraction of the sum of their covalent radii overlap
+
 def closest_pair(structure: Structure, within: float) -> tuple[int, int, float, float] | None:
     "The pair (i, j, distance, limit) of atoms that come closest relative to `within` x the sum of their covalent radii, if any is under it."
     from ase.data import covalent_radii
@@ -42,6 +43,7 @@ def closest_pair(structure: Structure, within: float) -> tuple[int, int, float, 
     k = np.argmin(dists / limits)
     return (int(centers[k]), int(points[k]), float(dists[k]), float(limits[k])) if dists[k] < limits[k] else None
 
+# %% ../nbs/03_structures.ipynb #b1db2eb9
 def check_structure(structure: Structure, name: str = 'structure', allow_overlap: bool = False) -> Structure:
     "Return `structure` if memx can use it, else raise `MemxInputError` saying why."
     if len(structure) == 0:

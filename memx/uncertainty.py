@@ -11,6 +11,7 @@ import torch
 from torch_geometric.loader import DataLoader
 from .model import MemXanes
 from .fit import predict_graphs
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['SPREAD_FLOOR', 'ensemble_predict', 'conformal_scales', 'intervals', 'coverage', 'embeddings', 'applicability',
@@ -40,12 +41,14 @@ def conformal_scales(mean: np.ndarray, std: np.ndarray, y: np.ndarray, elements,
         if rows.sum() >= min_spectra: out[str(el)] = _conformal_quantile(scores[rows].ravel(), level)
     return out
 
+# %% ../nbs/20_uncertainty.ipynb #9b37d891
 def intervals(mean: np.ndarray, std: np.ndarray, elements, scales: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
     "The calibrated interval (lower, upper) of every intensity: `mean` -+ k `std`, k of the element (or the pooled 'all')."
     k = np.array([scales.get(str(el), scales['all']) for el in elements])[:, None]
     half = k * np.maximum(std, SPREAD_FLOOR)
     return mean - half, mean + half
 
+# %% ../nbs/20_uncertainty.ipynb #1c598e9a
 def coverage(lower: np.ndarray, upper: np.ndarray, y: np.ndarray, elements) -> pd.DataFrame:
     "Per element (and 'all'): spectra, the share of intensities inside their interval, and the mean interval width."
     inside, width, elements = (y >= lower) & (y <= upper), upper - lower, np.asarray(elements)
@@ -61,6 +64,7 @@ def embeddings(model: MemXanes, graphs, batch_size: int = 1024) -> np.ndarray:
     return np.concatenate([model(b, details=True)[1]['embedding'].numpy()
                            for b in DataLoader(graphs, batch_size=batch_size)])
 
+# %% ../nbs/20_uncertainty.ipynb #4e8fae26
 def applicability(train_emb: np.ndarray, train_el, emb: np.ndarray, el, k: int = 1) -> np.ndarray:
     "Per query site: the mean Euclidean distance to its `k` nearest training sites of the same element (inf if none)."
     train_el, el = np.asarray(train_el), np.asarray(el)
@@ -83,32 +87,41 @@ class Domain:
     k: int = 5                          # distance = mean over the k nearest training sites of the element
     thresholds: dict[str, float] = field(default_factory=dict)   # element (or 'all') -> largest in-domain distance
 
-    @classmethod
-    def fit(cls, emb: np.ndarray, elements, dims: int = 32, k: int = 5) -> Domain:
-        "The domain of training sites with embeddings `emb` (n, width) and their `elements`."
-        centre = emb.mean(0)
-        axes = np.linalg.svd(emb - centre, full_matrices=False)[2][:dims].T
-        return cls(centre, axes, ((emb - centre) @ axes).astype(np.float16), np.asarray(elements), k)
+# %% ../nbs/20_uncertainty.ipynb #df994775
+@patch(cls_method=True)
+def fit(cls: Domain, emb: np.ndarray, elements, dims: int = 32, k: int = 5) -> Domain:
+    "The domain of training sites with embeddings `emb` (n, width) and their `elements`."
+    centre = emb.mean(0)
+    axes = np.linalg.svd(emb - centre, full_matrices=False)[2][:dims].T
+    return cls(centre, axes, ((emb - centre) @ axes).astype(np.float16), np.asarray(elements), k)
 
-    def distance(self, emb: np.ndarray, elements) -> np.ndarray:
-        "Each query site's mean distance to its `k` nearest training sites of the same element (inf for an element never trained on)."
-        return applicability(self.points.astype(np.float32), self.elements, (emb - self.centre) @ self.axes, elements, self.k)
+# %% ../nbs/20_uncertainty.ipynb #145b6e4c
+@patch
+def distance(self: Domain, emb: np.ndarray, elements) -> np.ndarray:
+    "Each query site's mean distance to its `k` nearest training sites of the same element (inf for an element never trained on)."
+    return applicability(self.points.astype(np.float32), self.elements, (emb - self.centre) @ self.axes, elements, self.k)
 
-    def calibrate(self, emb: np.ndarray, elements, quantile: float = 0.99, min_sites: int = 20) -> Domain:
-        "Set the thresholds: the `quantile` of held-out distances per element with `min_sites` sites, pooled over the rest ('all')."
-        d, elements = self.distance(emb, elements), np.asarray(elements)
-        own = {str(e): float(np.quantile(d[elements == e], quantile)) for e in dict.fromkeys(elements) if (elements == e).sum() >= min_sites}
-        rest = ~np.isin(elements, list(own))
-        self.thresholds = {**own, 'all': float(np.quantile(d[rest] if rest.sum() >= min_sites else d, quantile))}
-        return self
+# %% ../nbs/20_uncertainty.ipynb #ac2c8239
+@patch
+def calibrate(self: Domain, emb: np.ndarray, elements, quantile: float = 0.99, min_sites: int = 20) -> Domain:
+    "Set the thresholds: the `quantile` of held-out distances per element with `min_sites` sites, pooled over the rest ('all')."
+    d, elements = self.distance(emb, elements), np.asarray(elements)
+    own = {str(e): float(np.quantile(d[elements == e], quantile)) for e in dict.fromkeys(elements) if (elements == e).sum() >= min_sites}
+    rest = ~np.isin(elements, list(own))
+    self.thresholds = {**own, 'all': float(np.quantile(d[rest] if rest.sum() >= min_sites else d, quantile))}
+    return self
 
-    def ratio(self, emb: np.ndarray, elements) -> np.ndarray:
-        "Distance over the element's threshold: above 1, the site lies outside what the model was trained on."
-        return self.distance(emb, elements) / np.array([self.thresholds.get(str(e), self.thresholds['all']) for e in elements])
+# %% ../nbs/20_uncertainty.ipynb #2ec21a06
+@patch
+def ratio(self: Domain, emb: np.ndarray, elements) -> np.ndarray:
+    "Distance over the element's threshold: above 1, the site lies outside what the model was trained on."
+    return self.distance(emb, elements) / np.array([self.thresholds.get(str(e), self.thresholds['all']) for e in elements])
 
-    def as_dict(self) -> dict:
-        return {'centre': self.centre.astype(np.float32), 'axes': self.axes.astype(np.float32), 'points': self.points,
-                'elements': self.elements.tolist(), 'k': self.k, 'thresholds': self.thresholds}
+# %% ../nbs/20_uncertainty.ipynb #1410e0a3
+@patch
+def as_dict(self: Domain) -> dict:
+    return {'centre': self.centre.astype(np.float32), 'axes': self.axes.astype(np.float32), 'points': self.points,
+            'elements': self.elements.tolist(), 'k': self.k, 'thresholds': self.thresholds}
 
-    @classmethod
-    def from_dict(cls, d: dict) -> Domain: return cls(**{**d, 'elements': np.asarray(d['elements'])})
+@patch(cls_method=True)
+def from_dict(cls: Domain, d: dict) -> Domain: return cls(**{**d, 'elements': np.asarray(d['elements'])})

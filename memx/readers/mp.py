@@ -23,6 +23,7 @@ MP_RECIPE = 'MP FEFF 9 XANES'
 
 DUMP_SUFFIXES = ('.jsonl', '.jsonl.gz', '.json', '.json.gz')
 
+# %% ../../nbs/09_readers.mp.ipynb #59e2e0be
 def _opener(path: Path):
     return gzip.open if path.suffix == '.gz' else open
 
@@ -35,6 +36,7 @@ def is_json_lines(path) -> bool:
     "Whether `path` names a JSON Lines file (`.jsonl`, `.jsonl.gz`)."
     return Path(path).name.endswith(('.jsonl', '.jsonl.gz'))
 
+# %% ../../nbs/09_readers.mp.ipynb #3d0f7770
 def iter_documents(path) -> Iterator:
     "The documents of a dump, one at a time: JSON Lines line by line (never read whole); JSON read whole, its list's items (or its one object)."
     path = Path(path)
@@ -48,6 +50,7 @@ def iter_documents(path) -> Iterator:
             try: yield json.loads(line)
             except json.JSONDecodeError as e: raise MemxInputError(f'{path.name} line {n}: not JSON ({e.msg})') from None
 
+# %% ../../nbs/09_readers.mp.ipynb #f3c8f935
 def mp_record(doc: dict) -> SiteSpectrum:
     "One Materials Project XAS document as a `SiteSpectrum`."
     from pymatgen.analysis.xas.spectrum import XAS
@@ -62,6 +65,7 @@ def mp_record(doc: dict) -> SiteSpectrum:
     return make_record(material, int(xas.absorbing_index), str(xas.absorbing_element), xas.x, xas.y,
                        structure, 'materials-project', MP_RECIPE, spectrum_id=doc.get('spectrum_id'))
 
+# %% ../../nbs/09_readers.mp.ipynb #4345c3ab
 def read_mp_documents(path) -> tuple[list[SiteSpectrum], list[Skip]]:
     "Spectra from a dump of Materials Project XAS documents (JSON Lines or JSON, gzipped or not)."
     records, skipped = [], []
@@ -89,6 +93,7 @@ def download_mp_xanes(elements: Iterable[str], out, api_key: str | None = None, 
         if not lines: f.write(']')
     return out
 
+# %% ../../nbs/09_readers.mp.ipynb #efb12b7c
 def download_mp_elements(elements: Iterable[str], out_dir, api_key: str | None = None, progress: bool = True, **search) -> dict[str, Path]:
     "One dump per element, `out_dir`/mp-xanes-<El>.jsonl.gz (JSON Lines), each written whole or not at all; elements already there are skipped (resumable); the key from `api_key` or `MP_API_KEY`."
     api_key = api_key or os.environ.get('MP_API_KEY')

@@ -33,22 +33,23 @@ def _table_structure(folder: Path, material: str, cache: dict) -> Structure:
     if isinstance(cache[material], Exception): raise cache[material]
     return cache[material]
 
+# %% ../../nbs/07_readers.table.ipynb #bb689e34
 def _numbered(columns, prefix: str) -> list[str]:
     "Columns `prefix0`, `prefix1`, ... in numeric order."
     found = {int(c[len(prefix):]): c for c in columns if re.fullmatch(rf'{prefix}\d+', str(c))}
     return [found[k] for k in sorted(found)]
 
-def read_spectra_table(table, structures=None, recipe: str | None = None, step: float | None = None,
-                       source: str | None = None, materials: int | Iterable[str] | None = None, seed: int = 0,
-                       progress: bool = True) -> tuple[list[SiteSpectrum], list[Skip]]:
-    "Spectra from a CSV/Parquet table (one row per site) with structures in the folder `structures` (default: beside it)."
-    table = Path(table)
-    if not table.is_file(): raise FileNotFoundError(f"no spectra table at {table}")
-    folder = Path(structures) if structures else table.parent
+# %% ../../nbs/07_readers.table.ipynb #65c7668b
+def _read_table(table: Path) -> pd.DataFrame:
+    "The table in the file `table`: Parquet for `.parquet`/`.pq`, else CSV."
     try:
-        df = pd.read_parquet(table) if table.suffix.lower() in ('.parquet', '.pq') else pd.read_csv(table)
+        return pd.read_parquet(table) if table.suffix.lower() in ('.parquet', '.pq') else pd.read_csv(table)
     except (ValueError, OSError, ImportError) as e:
         raise MemxInputError(f"cannot read a spectra table from {table}: {first_line(e)}") from e
+
+# %% ../../nbs/07_readers.table.ipynb #09ff87eb
+def _table_columns(df: pd.DataFrame, table: Path, recipe: str | None, step: float | None) -> tuple[list[str], list[str]]:
+    "The table's (mu, e) point columns, after checking that it has every column `read_spectra_table` needs."
     missing = {'material', 'site', 'element'} - set(df.columns)
     mu_cols, e_cols = _numbered(df.columns, 'mu'), _numbered(df.columns, 'e')
     if missing or not mu_cols:
@@ -60,6 +61,18 @@ def read_spectra_table(table, structures=None, recipe: str | None = None, step: 
         raise MemxInputError(f"{table}: no e_step_eV column: give the grid step (step=, --step on the command line)")
     if 'recipe' not in df.columns and recipe is None:
         raise MemxInputError(f"{table}: no recipe column: name how the spectra were computed (recipe=, --recipe)")
+    return mu_cols, e_cols
+
+# %% ../../nbs/07_readers.table.ipynb #8d629f00
+def read_spectra_table(table, structures=None, recipe: str | None = None, step: float | None = None,
+                       source: str | None = None, materials: int | Iterable[str] | None = None, seed: int = 0,
+                       progress: bool = True) -> tuple[list[SiteSpectrum], list[Skip]]:
+    "Spectra from a CSV/Parquet table (one row per site) with structures in the folder `structures` (default: beside it)."
+    table = Path(table)
+    if not table.is_file(): raise FileNotFoundError(f"no spectra table at {table}")
+    folder = Path(structures) if structures else table.parent
+    df = _read_table(table)
+    mu_cols, e_cols = _table_columns(df, table, recipe, step)
     if materials:
         df = df[df.material.astype(str).isin(pick_materials(sorted(df.material.astype(str).unique()), materials, seed))]
     source = source or folder.name
