@@ -1,14 +1,16 @@
 """Bad input, as users bring it: every case gets one line that names the file and says what is wrong, exit status 2,
 and no traceback; a collection skips its bad members and goes on. A property test feeds random cells."""
-import math, subprocess, sys
+import math, subprocess
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from pymatgen.core import Lattice, Structure
 from memx.cli import main
-from memx.elements import ABSORBERS, MemxInputError
-from memx.predict import Predictor, predict
+from memx.elements import ABSORBERS
+from memx.errors import MemxInputError
+from memx.predictor import Predictor
+from memx.predict import predict
 
 NIO = Structure.from_spacegroup('Fm-3m', Lattice.cubic(4.177), ['Ni', 'O'], [[0, 0, 0], [.5, .5, .5]])
 

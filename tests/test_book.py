@@ -9,8 +9,10 @@ build = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(build) 
 
 
 @pytest.fixture(scope='module')
-def site(tmp_path_factory):
+def site(tmp_path_factory, shared_path):
     "Execute every chapter (quick setting, fresh cache) and build the site; the built HTML folder."
+    for folder in ('feff-cu', 'feff-family', 'feff-omnixas', 'experiment'):   # what the chapters read
+        shared_path(folder)
     cache, out = tmp_path_factory.mktemp('book-cache'), tmp_path_factory.mktemp('book-build')
     done = subprocess.run([sys.executable, str(ROOT/'book'/'build.py'), '--quick', '--results', str(cache),
                            '--build-dir', str(out)], cwd=ROOT, capture_output=True, text=True, timeout=1800)
@@ -18,6 +20,7 @@ def site(tmp_path_factory):
     return build.folders(out)[2]
 
 
+@pytest.mark.slow   # the site: every chapter executed and built (~12 min on 2 cores)
 def test_every_chapter_page_has_its_figures(site):
     chapters = build.chapters()
     assert len(chapters) >= 10, chapters
@@ -33,6 +36,7 @@ def test_every_chapter_page_has_its_figures(site):
         assert 'injected-parameters' not in html, f"{name} shows papermill's injected parameters"
 
 
+@pytest.mark.slow   # the site: every chapter executed and built (~12 min on 2 cores)
 def test_intro_lists_every_chapter(site):
     html = (site/'intro.html').read_text()   # index.html only redirects here
     for name in build.chapters():
@@ -47,6 +51,7 @@ def test_sources_carry_no_outputs():
         assert sum('parameters' in c.get('metadata', {}).get('tags', []) for c in cells) == 1, f'{nb.name}: one parameters cell'
 
 
+@pytest.mark.slow   # the site: every chapter executed and built (~12 min on 2 cores)
 def test_code_is_folded_and_the_setting_said(site):
     "Readers come for figures and verdicts: no page shows an unfolded code cell of more than three lines, and each says in prose which setting it ran."
     from bs4 import BeautifulSoup
@@ -71,3 +76,25 @@ def test_no_typed_number_in_a_verdict():
                 if paragraph.lstrip().startswith(('**Verdict', '**Reading.**', '**Where they', '**What this run')):
                     found = measured.search(refs.sub('', paragraph))
                     assert not found, f'{name}: a number typed into a verdict: {found.group()!r} in {paragraph[:80]!r}'
+
+
+def test_chapters_start_with_one_setup_and_glue_their_figures():
+    "Every chapter starts with bookkit's setup (no blanket warning filter) and hands its figures to numbered captions."
+    for name in build.chapters():
+        cells = json.loads((ROOT/'book'/'chapters'/f'{name}.ipynb').read_text())['cells']
+        code = [''.join(c['source']) for c in cells if c['cell_type'] == 'code' and 'parameters' not in c['metadata'].get('tags', [])]
+        assert 'setup(' in code[0], f'{name}: the first code cell does not call bookkit.setup'
+        assert not any("filterwarnings('ignore')" in c for c in code), f'{name} silences every warning'
+        assert not any('plt.show()' in c for c in code), f'{name} shows a figure outside a numbered caption'
+
+
+@pytest.mark.slow   # the site: every chapter executed and built (~12 min on 2 cores)
+def test_figures_numbered_and_values_pasted(site):
+    "Each page's figures sit in numbered, captioned figures (Figure <chapter>.<n>), and no glue role is left unrendered."
+    from bs4 import BeautifulSoup
+    for k, name in enumerate(build.chapters(), 1):
+        soup = BeautifulSoup((site/'chapters'/f'{name}.html').read_text(), 'html.parser')
+        for img in soup.select('img'):
+            caption = img.find_parent('figure') and img.find_parent('figure').select_one('figcaption')
+            assert caption and re.match(rf'Figure {k}\.\d+', caption.get_text(' ', strip=True)), f'{name}: a figure without a numbered caption'
+        assert '{glue' not in soup.get_text(), f'{name} shows an unrendered glue role'

@@ -1,24 +1,24 @@
 "The `memx` command as a user runs it: real processes, real files, exit codes and messages."
-import subprocess, sys
+import subprocess
 import pandas as pd
 import pytest
 from pymatgen.core import Lattice, Structure
-from memx.predict import SHIPPED, Predictor
+from memx.predictor import SHIPPED, Predictor
 
 
 def memx(*args, cwd=None):
     return subprocess.run(['memx', *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
-def test_graph_uses_file_site_order(shared):
-    cif = shared/'mem-xanes-paper'/'cif'/'mp-19704-56-Mo-XANES-K.cif'
+def test_graph_uses_file_site_order(shared_path):
+    cif = shared_path('mem-xanes-paper', 'cif', 'mp-19704-56-Mo-XANES-K.cif')
     r = memx('graph', cif, '--site', 56)
     assert r.returncode == 0, r.stderr
     assert 'site 56 Mo: 21 nodes, 20 edges' in r.stdout and 'nearest: O 1.7' in r.stdout
 
 
 def test_shipped_model_is_in_the_package():
-    from memx.predict import Predictor
+    from memx.predictor import Predictor
     networks = len(Predictor.load(SHIPPED).members)
     assert SHIPPED.is_file() and SHIPPED.stat().st_size < 6e6 * networks   # float16 weights: under 6 MB a network
 
@@ -75,7 +75,7 @@ def test_missing_file_and_missing_weights(tmp_path):
 def toy_tree(tmp_path):
     "A FEFF tree of 24 strained NiO cells whose edge follows the lattice constant."
     import numpy as np
-    from memx.data import write_feff_site
+    from memx.readers.feff import write_feff_site
     for n, a in enumerate(np.linspace(3.9, 4.5, 24)):
         nio = Structure.from_spacegroup('Fm-3m', Lattice.cubic(a), ['Ni', 'O'], [[0, 0, 0], [.5, .5, .5]])
         e = np.arange(8328, 8400, 0.5)
@@ -85,18 +85,19 @@ def toy_tree(tmp_path):
 
 def test_train_then_fine_tune(tmp_path, toy_tree):
     "`memx train` makes a model from a FEFF tree; `--init` fine-tunes it, keeping its windows and test crystals."
-    from memx.predict import Predictor
+    from memx.predictor import Predictor
     first = memx('train', toy_tree, '-o', tmp_path/'a.pt', '--run-dir', tmp_path/'r1', '--epochs', 2, '--batch-size', 8)
     assert first.returncode == 0, first.stderr
     tuned = memx('train', toy_tree, '--init', tmp_path/'a.pt', '-o', tmp_path/'b.pt', '--run-dir', tmp_path/'r2',
                  '--epochs', 1, '--batch-size', 8)
     assert tuned.returncode == 0, tuned.stderr
     a, b = Predictor.load(tmp_path/'a.pt'), Predictor.load(tmp_path/'b.pt')
-    assert b.windows == a.windows and set(a.card['split']['test_ids']) <= set(b.card['split']['test_ids'])
-    assert b.card['fine_tuned_from']['date'] == a.card['date'] and b.card['epochs_run'] == 1
+    assert b.windows == a.windows and set(a.card.split['test_ids']) <= set(b.card.split['test_ids'])
+    assert b.card.fine_tuned_from['date'] == a.card.date and b.card.epochs_run == 1
     assert b.training_summary().startswith('2 epochs') and 'then fine-tuned 1 epoch ' in b.training_summary()
 
 
+@pytest.mark.slow   # four training runs and a prediction
 def test_train_an_ensemble_gives_intervals(tmp_path, toy_tree):
     "`memx train --ensemble 2` writes one bundle of two networks whose predictions carry a spread and an interval."
     r = memx('train', toy_tree, '--ensemble', 2, '-o', tmp_path/'e.pt', '--run-dir', tmp_path/'r', '--epochs', 1, '--batch-size', 8)
@@ -111,14 +112,14 @@ def test_train_an_ensemble_gives_intervals(tmp_path, toy_tree):
     assert g.returncode == 0, g.stderr
     grown = Predictor.load(tmp_path/'g.pt')
     assert len(grown.members) == 3 and (tmp_path/'r'/'member2'/'last.pt').exists()
-    assert [m['seed'] for m in grown.card['members']] == [0, 1, 2] and 'grown by 1' in grown.card['uncertainty']['method']
+    assert [m['seed'] for m in grown.card.members] == [0, 1, 2] and grown.card.ensemble.added == 1
     bad = memx('train', toy_tree, '--add', 1, '-o', tmp_path/'x.pt')
     assert bad.returncode == 2 and '--add N grows the ensemble given by --init' in bad.stderr
 
 
-def test_compare_ranks_candidates_against_a_measured_spectrum(tmp_path, shared):
+def test_compare_ranks_candidates_against_a_measured_spectrum(tmp_path, shared_path):
     "memx compare as the README shows it: a measured Cu spectrum, three candidates, the copper foil as calibration."
-    cu = shared/'experiment'/'Cu'
+    cu = shared_path('experiment', 'Cu')
     r = memx('compare', cu/'CuO_tenorite_13K_01.xdi', 'CuO', 'Cu', 'CuS', '--calibration', f"{cu/'cu_metal_rt.xdi'}=Cu",
              '-o', tmp_path/'rank.csv', '--plot', tmp_path/'rank.png')
     assert r.returncode == 0, r.stderr
@@ -134,11 +135,12 @@ def test_compare_ranks_candidates_against_a_measured_spectrum(tmp_path, shared):
     ('unreadable', 'cannot read junk.xdi'),
     ('no edge', 'no Cu K edge in it'),
 ])
-def test_compare_bad_input_exits_2_with_one_line(tmp_path, shared, case, message):
-    measured = shared/'experiment'/'Cu'/'CuO_tenorite_13K_01.xdi'
+def test_compare_bad_input_exits_2_with_one_line(tmp_path, request, case, message):
     extra = ['--shift', '0']
-    if case == 'no calibration': extra = []
-    elif case == 'wrong element': extra += ['--element', 'Fe']
+    if case in ('no calibration', 'wrong element'):   # a measured spectrum of the shared data; the others need none
+        measured = request.getfixturevalue('shared_path')('experiment', 'Cu', 'CuO_tenorite_13K_01.xdi')
+        if case == 'wrong element': extra += ['--element', 'Fe']
+        else: extra = []
     elif case == 'unreadable':
         measured = tmp_path/'junk.xdi'; measured.write_text('# XDI/1.0\nnot numbers at all\n')
     else:   # a scan of the pre-edge region only: the edge at 8979 eV is outside it

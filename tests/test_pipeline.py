@@ -6,21 +6,24 @@ import pytest
 from monty.json import MontyEncoder
 from pymatgen.analysis.xas.spectrum import XAS
 from pymatgen.core import Lattice, Structure
-from memx import data as mdata
-from memx.data import read_feff_tree, read_paper_dataset, read_mp_documents, download_mp_xanes, load_shared
-from memx.dataset import prepare
-from memx.elements import MemxInputError
+from memx.readers import read_spectra
+from memx.readers.feff import read_feff_tree
+from memx.readers.paper import read_paper_dataset
+from memx.readers.mp import read_mp_documents, download_mp_xanes
+from memx.shared import load_shared
+from memx.training_set import prepare
+from memx.errors import MemxInputError
 from memx.graphs import GraphSpec
 
 
 @pytest.fixture(scope='module')
-def family(shared):
-    return read_feff_tree(shared/'feff-family', progress=False)
+def family(shared_path):
+    return read_feff_tree(shared_path('feff-family'), progress=False)
 
 
-def test_feff_family_reads_every_site(shared, family):
+def test_feff_family_reads_every_site(shared_path, family):
     records, skipped = family
-    on_disk = len(list((shared/'feff-family').glob('*/FEFF-XANES/*/xmu.dat')))
+    on_disk = len(list(shared_path('feff-family').glob('*/FEFF-XANES/*/xmu.dat')))
     assert len(records) + len(skipped) >= on_disk and len(records) > 300
     assert all(r.structure[r.site].specie.symbol == r.element for r in records)
     analogues = [r for r in records if '~' in r.material]
@@ -45,8 +48,8 @@ def test_prepare_accounts_for_every_spectrum(family):
     assert graphs['train'][0].y.shape == (1, 111)
 
 
-def test_paper_sample_matches_its_window(shared):
-    records, skipped = read_paper_dataset(shared/'mem-xanes-paper'/'tinydata', progress=False)
+def test_paper_sample_matches_its_window(shared_path):
+    records, skipped = read_paper_dataset(shared_path('mem-xanes-paper', 'tinydata'), progress=False)
     assert len(records) == 20 and not skipped
     assert {r.energies[0] for r in records} == {7112.0} and all(len(r.mu) == 111 for r in records)
 
@@ -97,9 +100,10 @@ def test_download_mp_xanes_writes_a_readable_dump(tmp_path, monkeypatch):
     assert len(records) == 1 and not skipped and records[0].source == 'materials-project'
 
 
-def test_short_spectra_keep_their_element():
+def test_short_spectra_keep_their_element(shared, shared_path):
     "The OmniXAS table's 35-eV spectra get 111-point windows of their own instead of being dropped by a 55-eV one."
-    records, skipped = load_shared(sources=('feff-omnixas',), sample={'feff-omnixas': 300}, progress=False)
+    shared_path('feff-omnixas')
+    records, skipped = load_shared(shared, sources=('feff-omnixas',), sample={'feff-omnixas': 300}, progress=False)
     data = prepare(records)
     assert set(data.elements()) == {'Co', 'Cr', 'Ni', 'Ti', 'V'}
     for el in data.elements():
@@ -111,7 +115,7 @@ def test_short_spectra_keep_their_element():
 
 def test_download_mp_elements_one_file_each_and_resumable(tmp_path, monkeypatch):
     import mp_api.client
-    from memx.data import download_mp_elements
+    from memx.readers.mp import download_mp_elements
     monkeypatch.setattr(mp_api.client, 'MPRester', _FakeRester)
     monkeypatch.delenv('MP_API_KEY', raising=False)
     with pytest.raises(MemxInputError, match='API key is needed'):
@@ -126,5 +130,5 @@ def test_download_mp_elements_one_file_each_and_resumable(tmp_path, monkeypatch)
     records, _ = read_mp_documents(paths['Ni'])
     assert len(records) == 1
     (tmp_path/'.part-mp-xanes-Cu.jsonl.gz').write_text('{"half": ')          # a download cut short is not read
-    records, skipped = mdata.read_spectra(tmp_path, progress=False)         # what `memx train DIR` reads: every dump
+    records, skipped = read_spectra(tmp_path, progress=False)         # what `memx train DIR` reads: every dump
     assert len(records) == 3 and not skipped

@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from memx.data import read_feff_tree
+from memx.readers.feff import read_feff_tree
 from memx.predict import predict
-from memx.scale import predict_dataset, structure_sources
+from memx.feff import stand_in_feff
+from memx.screening import predict_dataset, structure_sources
 from memx.simulate import simulate
 
 distributed = pytest.importorskip('distributed')
@@ -16,20 +17,20 @@ import cloudpickle
 cloudpickle.register_pickle_by_value(sys.modules[__name__])   # the stand-in FEFF below travels to the worker processes by value
 
 
-def _glob_of(shared, folders: str, at_least: int) -> tuple[str, list]:
+def _glob_of(shared_path, folders: str, at_least: int) -> tuple[str, list]:
     "A glob over the POSCARs of shared crystals, and its (name, path) pairs."
-    pattern = str(shared/'feff-omnixas'/folders/'POSCAR')
+    pattern = str(shared_path('feff-omnixas')/folders/'POSCAR')
     items = list(structure_sources([pattern]))
     assert len(items) >= at_least, len(items)
     return pattern, items
 
 
 @pytest.fixture(scope='module')
-def crystals(shared): return _glob_of(shared, 'mp-10*', 60)        # 73 today
+def crystals(shared_path): return _glob_of(shared_path, 'mp-10*', 60)        # 73 today
 
 
 @pytest.fixture(scope='module')
-def hundreds(shared): return _glob_of(shared, 'mp-[25]*', 300)     # 371 today
+def hundreds(shared_path): return _glob_of(shared_path, 'mp-[25]*', 300)     # 371 today
 
 
 def _two_workers():
@@ -48,6 +49,7 @@ def _kill_a_worker_when(cluster, ready) -> threading.Event:
     return killed
 
 
+@pytest.mark.slow   # hundreds of crystals on Dask, twice (~2.5 min on 2 cores)
 def test_a_dataset_equals_the_in_process_predictions_and_a_rerun_does_nothing(tmp_path, hundreds):
     pattern, items = hundreds
     out = tmp_path/'ds'
@@ -65,6 +67,7 @@ def test_a_dataset_equals_the_in_process_predictions_and_a_rerun_does_nothing(tm
     np.testing.assert_allclose(mine.mu.to_numpy(), here.sort_values(order).mu.to_numpy(), atol=1e-6)
 
 
+@pytest.mark.slow   # a Dask cluster campaign, then its reference run
 def test_a_killed_worker_loses_nothing(tmp_path, crystals):
     "A worker process dies midway: its chunk is retried elsewhere and the dataset is whole."
     pattern, items = crystals
@@ -80,12 +83,18 @@ def test_a_killed_worker_loses_nothing(tmp_path, crystals):
     np.testing.assert_allclose(a.mu.to_numpy(), b.mu.to_numpy(), atol=1e-6)
 
 
+@pytest.mark.slow   # a Dask run over the shared crystals
 def test_cli_predicts_a_dataset(tmp_path, crystals):
     pattern, _ = crystals
     r = subprocess.run(['memx', 'predict', pattern, '--dataset', tmp_path/'ds', '--workers', '2', '--chunk', '40'],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert 'structures predicted into' in r.stdout and len(list((tmp_path/'ds').glob('part-*.parquet'))) >= 2
+
+
+def test_cli_dataset_options_refused_with_one_line(tmp_path):
+    "Options of one structure with --dataset, and options of many without it: exit 2 and one line, before anything is read."
+    pattern = str(tmp_path/'*'/'POSCAR')
     for wrong, says in ([pattern, '--dataset', tmp_path/'ds', '-o', 'x.csv'], '--output cannot go with --dataset'), \
                        (['NiO', '--workers', '2'], '--workers go with --dataset DIR'):
         r = subprocess.run(['memx', 'predict', *wrong], capture_output=True, text=True)
@@ -98,13 +107,10 @@ class SlowFeff:
     def __call__(self, feff_inp, workdir, timeout=None):
         with open(self.log, 'a') as f: f.write(workdir.parent.name + '\n')
         time.sleep(self.seconds)
-        workdir.mkdir(parents=True, exist_ok=True)
-        e = np.linspace(8330, 8400, 71)
-        cols = np.column_stack([e, e - 8340, np.zeros_like(e), np.tanh(e - 8345) + 1, np.ones_like(e), np.zeros_like(e)])
-        np.savetxt(workdir/'xmu.dat', cols, header='comment: FEFF 10.0.0\n omega e k mu mu0 chi', comments='# ')
-        return workdir/'xmu.dat'
+        return stand_in_feff(feff_inp, workdir, timeout)
 
 
+@pytest.mark.slow   # a FEFF campaign on a Dask cluster, twice
 def test_a_killed_worker_loses_no_feff_site_and_computes_none_twice(tmp_path):
     "A FEFF campaign on a cluster of two worker processes; one dies while it computes a site."
     crystals = ['NiO', 'Co3O4', 'Cu', 'ZnO', 'MnO', 'Fe2O3', 'TiO2', 'CuO']
@@ -126,6 +132,7 @@ def test_a_killed_worker_loses_no_feff_site_and_computes_none_twice(tmp_path):
     assert log.read_text() == before and len(again) == len(records)   # a second run does no work
 
 
+@pytest.mark.slow   # real FEFF 10 runs
 @pytest.mark.parametrize('where', ['local', 'cluster'])
 def test_cli_simulates_here_and_on_an_existing_cluster(tmp_path, where):
     "Real FEFF 10 (a tiny cluster): on 2 local workers, and on the worker processes of a running scheduler, the one-option change; no Dask chatter."
@@ -146,7 +153,7 @@ def _xas_dump(path: Path, n: int) -> Path:
     "A JSON Lines dump of `n` K-edge XANES documents made by emmet-core's own `XASDoc` (one NiO spectrum, renamed)."
     emmet = pytest.importorskip('emmet.core.xas')
     from pymatgen.analysis.xas.spectrum import XAS
-    from memx.structures import example_structure
+    from memx.examples import example_structure
     xas = XAS(np.linspace(8333, 8400, 135), np.linspace(0, 1.2, 135), example_structure('NiO'), 'Ni', 'K', absorbing_index=0)
     doc = emmet.XASDoc.from_spectrum(xas, task_id='mp-19009').model_dump(mode='json')
     line, tid = json.dumps(doc), f'"{doc["task_id"]}"'

@@ -1,19 +1,119 @@
-"""The book's plumbing, shared by its chapters (science code lives in `memx`): where a chapter caches its
-results, the two network sizes it trains, subsets of graph sets, the recipe bridge of the shared data, and the
-test spectra of a trained model."""
+"""The book's plumbing, shared by its chapters (science code lives in `memx`): the setup every chapter starts with,
+the few readings that turn numbers into words (a paired interval, a compound's class), values and figures glued
+into the page's markdown, where a chapter caches its results, the two network sizes it trains, subsets of graph
+sets, the recipe bridge of the shared data, and the test spectra of a trained model."""
 from __future__ import annotations
-import hashlib, json
+import hashlib, importlib, json, logging, os, warnings
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from memx.data import read_spectra, shared_data_dir
+
+# Known-noisy warnings the chapters trigger, each silenced by category and message (every other warning shows); installed
+# when bookkit is imported, before memx imports tqdm, so a chapter imports bookkit before memx:
+QUIET = [
+    # tqdm.auto in a kernel without ipywidgets: memx's progress bars are off in the book anyway
+    ('tqdm', 'TqdmWarning', r'IProgress not found'),
+    # umap runs single-threaded when given a seed (Chapter 8 seeds it, for reproducible maps)
+    ('builtins', 'UserWarning', r'n_jobs value .* overridden to 1 by setting random_state'),
+    # pymatgen's CrystalNN on structures without oxidation states (Chapter 11's first shells): it falls back to radii
+    ('builtins', 'UserWarning', r'No oxidation states specified on sites'),
+    ('builtins', 'UserWarning', r'CrystalNN: cannot locate an appropriate radius'),
+]
+for _module, _category, _message in QUIET:
+    warnings.filterwarnings('ignore', message=_message, category=getattr(importlib.import_module(_module), _category))
+
+from memx.readers import read_spectra
+from memx.shared import held_out_records, shared_data_dir
 from memx.graphs import GraphSet, cached_graph_set
 from memx.model import MemXanes, ModelConfig
-from memx.predict import Predictor
-from memx.train import TrainConfig, fit, seed_everything
+from memx.predictor import Predictor
+from memx.fit import TrainConfig, fit, seed_everything
+
+BOOK = Path(__file__).resolve().parents[1]   # book/: its style file, data/ and _toc.yml
+
+
+def setup(precision: int = 4, grid: bool = False, **pandas_options) -> Path:
+    """Every chapter's first call: the book's figure style (sharp, readable), tables with `precision` digits (and any
+    other `pandas_options`, e.g. `max_colwidth=None`) and memx's log at errors only; the known-noisy warnings of
+    `QUIET`, and no other, are silenced when bookkit is imported. `grid`: a light grid on every axes. Returns the
+    book's folder, relative to the working directory (`..` from a chapter)."""
+    import matplotlib.pyplot as plt
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+    logging.getLogger('memx').setLevel(logging.ERROR)
+    plt.style.use(BOOK/'book.mplstyle'); set_matplotlib_formats('retina')
+    if grid: plt.rcParams.update({'axes.grid': True, 'grid.alpha': 0.3})
+    pd.set_option('display.precision', precision)
+    for name, value in pandas_options.items():
+        pd.set_option(f'display.{name}', value)
+    return Path(os.path.relpath(BOOK))
+
+
+def verdict(lo: float, hi: float, than: bool = False) -> str:
+    """How a 95 % interval [`lo`, `hi`] of a difference of errors, A minus B (e.g. `memx.evaluate.paired_difference`'s
+    last two values), reads for A: 'better' when all of it lies below zero, 'worse' when all of it lies above,
+    else 'not distinguishable'. `than`: the words to set before B ('better than', 'worse than', 'not
+    distinguishable from')."""
+    word = 'better' if hi < 0 else 'worse' if lo > 0 else 'not distinguishable'
+    return word + ((' from' if word == 'not distinguishable' else ' than') if than else '')
+
+
+NONMETALS = {'H', 'B', 'C', 'N', 'O', 'F', 'Si', 'P', 'S', 'Cl', 'As', 'Se', 'Br', 'Te', 'I'}
+COMPOUND_CLASSES = ('oxide', 'chalcogenide', 'other anion', 'no anion (metal)')
+
+
+def compound_class(crystal) -> str:
+    """The class of a compound, one of `COMPOUND_CLASSES`: 'oxide' if it contains O, else 'chalcogenide' with S, Se or
+    Te, else 'other anion' with another nonmetal (halides, nitrides, carbides, ...), else 'no anion (metal)'.
+    `crystal`: element symbols, a pymatgen Composition or Structure, or a record with a `.structure`."""
+    crystal = getattr(crystal, 'structure', crystal)
+    crystal = getattr(crystal, 'composition', crystal)
+    species = {getattr(el, 'symbol', el) for el in (crystal.elements if hasattr(crystal, 'elements') else crystal)}
+    if 'O' in species: return 'oxide'
+    if species & {'S', 'Se', 'Te'}: return 'chalcogenide'
+    return 'other anion' if species & NONMETALS else 'no anion (metal)'
+
+
+def is_oxide(crystal) -> bool:
+    "Whether `crystal` (as `compound_class` takes it) is an oxide: contains oxygen."
+    return compound_class(crystal) == 'oxide'
+
+
+def band(value: float, lo: float, hi: float, below: str, within: str, above: str) -> str:
+    "Which of three words `value` earns: `below` under `lo`, `above` over `hi`, else `within` (the band counts its ends)."
+    return below if value < lo else above if value > hi else within
+
+
+def names(items, none: str = 'none') -> str:
+    "`items` as a comma-separated list in words, or `none` when there are none."
+    items = [str(i) for i in items]
+    return ', '.join(items) if items else none
+
+
+def plain(value):
+    "`value` as a plain Python value (numpy scalars to int, float, bool or str), so that `{glue:text}` can format it."
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def glued(**values) -> None:
+    """Glue every value (numpy scalars made plain) under its name without displaying it, for the page's markdown:
+    `{glue:text}`name:.4f`` (an IPython `Markdown` value: `{glue:md}`name``)."""
+    from myst_nb import glue
+    for name, value in values.items():
+        glue(name, plain(value), display=False)
+
+
+def figure(name: str, fig=None) -> None:
+    """Glue a matplotlib figure (default: the current one) as `name`, for a numbered, captioned `{glue:figure}` in the
+    page's markdown, and close it so that it is not also shown under its code cell."""
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+    fig = fig or plt.gcf()
+    glue(name, fig, display=False)
+    plt.close(fig)
+
 
 MODELS = {'small': ModelConfig(conv_widths=(128, 128, 128), head_width=64, dense_widths=(128, 128)),  # quick setting
           'paper': ModelConfig()}                                                                      # full setting
@@ -30,11 +130,11 @@ def results_store(chapter: str, settings: dict, quick: bool, results_dir=None) -
 
 
 def train_network(train_set, valid_set, settings: dict, seed: int, epochs: int | None = None, patience: int | None = None,
-          heads: int | None = None, run_dir=None, recipes: int = 0) -> tuple[MemXanes, pd.DataFrame]:
-    "A network of `settings['widths']` (layer 4 with `heads` if given; told `recipes` recipes apart) trained by `memx.train.fit`: (model, history)."
+          heads: int | None = None, run_dir=None, n_recipes: int = 0) -> tuple[MemXanes, pd.DataFrame]:
+    "A network of `settings['widths']` (layer 4 with `heads` if given; told `n_recipes` recipes apart) trained by `memx.fit.fit`: (model, history)."
     epochs = epochs or settings['epochs']
     seed_everything(seed)
-    config = replace(MODELS[settings['widths']], recipes=recipes)
+    config = replace(MODELS[settings['widths']], n_recipes=n_recipes)
     model = MemXanes(config if heads is None else replace(config, heads=heads))
     tc = TrainConfig(lr=settings['lr'], batch_size=settings['batch_size'], max_epochs=epochs,
                      patience=patience or max(10, epochs // 3), seed=seed)
@@ -73,12 +173,14 @@ def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int
     a random sample of the well-trained metals' sites fills up the rest."""
     predictor = predictor or Predictor.load(model_path)
     card = predictor.card
-    data = predictor.test_data([r for d in data_dirs for r in read_spectra(d, progress=False)[0]] if data_dirs else None, part)
-    print(f"model: {model_path or 'the model shipped with memx'} ({card['date']}, {card['code']}; "
-          f"{predictor.training_summary()}); {len(card['split'][f'{part}_ids'])} {part} spectra on its card, never used in training")
+    ids = card.split[f'{part}_ids']
+    records = [r for d in data_dirs for r in read_spectra(d, progress=False)[0]] if data_dirs else held_out_records(ids)
+    data = predictor.test_data(records, part)
+    print(f"model: {model_path or 'the model shipped with memx'} ({card.date}, {card.code}; "
+          f"{predictor.training_summary()}); {len(ids)} {part} spectra on its card, never used in training")
     rows = data.part('test')
     if max_test and len(rows) > max_test:
-        rare = np.isin([data.records[i].element for i in rows], card.get('few_data_elements', []))
+        rare = np.isin([data.records[i].element for i in rows], card.few_data_elements)
         keep = rows[rare][:max_test]
         fill = np.random.default_rng(seed).choice(rows[~rare], max(0, max_test - len(keep)), replace=False)
         rows = np.sort(np.concatenate([keep, fill]))
