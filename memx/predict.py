@@ -6,20 +6,22 @@
 from __future__ import annotations
 import logging
 from pathlib import Path
+from typing import Iterable, Iterator, NamedTuple
 import numpy as np
 import pandas as pd
 import torch
+from pymatgen.core import Structure
 from tqdm.auto import tqdm
 from .errors import MemxInputError, labelled_errors
 from .graphs import site_graphs
-from .predictor import Predictor
+from .predictor import Predictor, default_predictor
 from .sites import absorbing_sites, equivalent_sites
 from .structures import named_structure
 
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'predict']
+__all__ = ['log', 'Result', 'predictions', 'predict']
 
 # %% ../nbs/24_predict.ipynb #b1d65268
 def _recipe_index(predictor: Predictor, s, chosen: list[int], recipe: str | None) -> dict[str, int]:
@@ -39,17 +41,23 @@ def _graphs(predictor: Predictor, s, sites: list[int], index: dict[str, int]) ->
     return graphs
 
 # %% ../nbs/24_predict.ipynb #1212add7
-def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: bool, symprec: float,
-                chunk: int, recipe: str | None = None) -> pd.DataFrame:
-    "The prediction table of one checked structure: its distinct (or every) site, then the average per element."
+class _Plan(NamedTuple):
+    "A checked structure ready for the network: its name, symmetry groups of the chosen sites, and one graph per group."
+    name: str
+    structure: Structure
+    groups: dict[int, list[int]]
+    graphs: list
+
+def _plan(name: str, s: Structure, predictor: Predictor, elements, sites, symprec: float, recipe: str | None) -> _Plan:
     chosen = absorbing_sites(s, elements, sites)
     index = _recipe_index(predictor, s, chosen, recipe)
     groups = equivalent_sites(s, chosen, symprec)
-    reps = list(groups)
-    chunks = [_graphs(predictor, s, reps[k:k + chunk], index) for k in range(0, len(reps), chunk)]
-    each = np.concatenate([predictor.spectra(g) for g in chunks], axis=1)   # (members, distinct sites, points)
-    rep_els = [s[r].specie.symbol for r in reps]
-    far = np.concatenate([predictor.applicability(g, rep_els[k * chunk:(k + 1) * chunk]) for k, g in enumerate(chunks)])   # per distinct site
+    return _Plan(name, s, groups, _graphs(predictor, s, list(groups), index))
+
+# %% ../nbs/24_predict.ipynb #035b9cfe
+def _site_table(plan: _Plan, each: np.ndarray, far: np.ndarray, predictor: Predictor, all_sites: bool) -> pd.DataFrame:
+    "The table of one structure from its distinct sites' spectra `each` (members, sites, points) and ratios `far`: its sites, then the average per element."
+    s, groups, reps = plan.structure, plan.groups, list(plan.groups)
     rows = sorted((m, 1, k) for k, r in enumerate(reps) for m in groups[r]) if all_sites else \
            [(r, len(groups[r]), k) for k, r in enumerate(reps)]
     site, mult, k = (np.array(c) for c in zip(*rows))
@@ -62,7 +70,7 @@ def _site_table(name: str, s, predictor: Predictor, elements, sites, all_sites: 
     far = np.concatenate([far[k], [far[k][els == el].max() for el in avg_els]])   # an average is as far as its furthest site
     els, n = np.concatenate([els, avg_els]), spectra.shape[1]
     lower, upper = predictor.bounds(spectra, spread, els)
-    return pd.DataFrame({'structure': name, 'element': els.repeat(n),
+    return pd.DataFrame({'structure': plan.name, 'element': els.repeat(n),
                          'site': np.concatenate([site.astype(str), ['average'] * len(avg_els)]).repeat(n),
                          'multiplicity': np.concatenate([mult, weights.sum(1)]).repeat(n),
                          'energy_eV': np.concatenate([predictor.windows[e].energies for e in els]),
@@ -82,25 +90,63 @@ def _annotate(out: pd.DataFrame, predictor: Predictor, recipe: str | None) -> pd
                     'treat its spectrum as an extrapolation', name, el, site, ratio)
     return out
 
-# %% ../nbs/24_predict.ipynb #223c4ec8
-def predict(structures, elements=None, sites=None, predictor: Predictor | None = None, progress: bool = True,
-            all_sites: bool = False, allow_overlap: bool = False, symprec: float = 0.01,
-            chunk: int = 256, recipe: str | None = None) -> pd.DataFrame:
-    "Spectra of the distinct absorbing sites (every site if `all_sites`) and their average per element, as a tidy table; `recipe`: which FEFF recipe to predict (a recipe-aware model)."
-    predictor = predictor or Predictor.load()
-    if not isinstance(structures, (list, tuple)): structures = [structures]
-    tables, problems, seen = [], [], set()
-    for i, source in enumerate(tqdm(structures, desc='predicting', disable=not progress, leave=False)):
-        label = str(source) if isinstance(source, (str, Path)) else f'structure #{i}'
+# %% ../nbs/24_predict.ipynb #f3129cf7
+Result = tuple[str, 'pd.DataFrame | None', 'str | None']   # (name, its table, None) or (label, None, why it was skipped)
+
+def _flush(pending: list, predictor: Predictor, all_sites: bool, recipe: str | None) -> Iterator[Result]:
+    "One pass of the networks over every graph of the `_Plan`s in `pending`, cut into their annotated tables; skipped inputs pass through in order."
+    plans = [p for p in pending if isinstance(p, _Plan)]
+    graphs = [g for p in plans for g in p.graphs]
+    each, far = predictor.infer(graphs, [p.structure[r].specie.symbol for p in plans for r in p.groups])
+    tables, start = [], 0
+    for p in plans:
+        n = len(p.graphs)
+        tables.append(_site_table(p, each[:, start:start + n], far[start:start + n], predictor, all_sites)); start += n
+    rows = np.cumsum([0] + [len(t) for t in tables])
+    annotated = _annotate(pd.concat(tables, ignore_index=True), predictor, recipe) if tables else None   # once for the whole pass
+    done = iter(range(len(tables)))
+    for p in pending:
+        if not isinstance(p, _Plan): yield p; continue
+        k = next(done)
+        yield p.name, annotated.iloc[rows[k]:rows[k + 1]].reset_index(drop=True), None
+
+# %% ../nbs/24_predict.ipynb #abc285c5
+def predictions(structures: Iterable, predictor: Predictor | None = None, elements=None, sites=None, all_sites: bool = False,
+                allow_overlap: bool = False, symprec: float = 0.01, chunk: int = 1024, recipe: str | None = None,
+                labels: Iterable[str] | None = None, strict: bool = False, progress: bool = False,
+                total: int | None = None) -> Iterator[Result]:
+    "For each structure, in order: (name, table, None), or (label, None, reason) for one that cannot be used (raised if `strict`); sites of about `chunk` at a time go through the networks together."
+    predictor = predictor or default_predictor()
+    labels = iter(labels) if labels is not None else None
+    pending, waiting = [], 0
+    for i, source in enumerate(tqdm(structures, total=total, desc='predicting', unit='structure', disable=not progress, leave=False)):
+        label = next(labels) if labels is not None else str(source) if isinstance(source, (str, Path)) else f'structure #{i}'
         try:
             with labelled_errors(label):
                 name, s = named_structure(source, allow_overlap, label)
-                name = name if name not in seen else f'{name}#{i}'
-                tables.append(_site_table(name, s, predictor, elements, sites, all_sites, symprec, chunk, recipe))
-                seen.add(name)
+                pending.append(_plan(name, s, predictor, elements, sites, symprec, recipe))
+                waiting += len(pending[-1].graphs)
         except (MemxInputError, FileNotFoundError) as e:
-            if len(structures) == 1: raise
-            log.warning('skipped: %s', e); problems.append(str(e))
+            if strict: raise
+            pending.append((label, None, str(e)))
+        if waiting >= chunk:
+            yield from _flush(pending, predictor, all_sites, recipe); pending, waiting = [], 0
+    yield from _flush(pending, predictor, all_sites, recipe)
+
+# %% ../nbs/24_predict.ipynb #223c4ec8
+def predict(structures, elements=None, sites=None, predictor: Predictor | None = None, progress: bool = True,
+            all_sites: bool = False, allow_overlap: bool = False, symprec: float = 0.01,
+            chunk: int = 1024, recipe: str | None = None) -> pd.DataFrame:
+    "Spectra of the distinct absorbing sites (every site if `all_sites`) and their average per element, as a tidy table; `recipe`: which FEFF recipe to predict (a recipe-aware model)."
+    predictor = predictor or default_predictor()
+    if not isinstance(structures, (list, tuple)): structures = [structures]
+    tables, problems, seen = [], [], set()
+    for i, (name, table, problem) in enumerate(predictions(structures, predictor, elements, sites, all_sites, allow_overlap, symprec,
+                                                           chunk, recipe, strict=len(structures) == 1, progress=progress)):
+        if problem:
+            log.warning('skipped: %s', problem); problems.append(problem); continue
+        name = name if name not in seen else f'{name}#{i}'
+        tables.append(table.assign(structure=name)); seen.add(name)
     if not tables:
         raise MemxInputError('nothing to predict: ' + '; '.join(problems))
-    return _annotate(pd.concat(tables, ignore_index=True), predictor, recipe)
+    return pd.concat(tables, ignore_index=True)

@@ -4,26 +4,28 @@
 
 # %% ../nbs/22_predictor.ipynb #27105c4d
 from __future__ import annotations
-import json
+import json, os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 import numpy as np
 import torch
 from fastcore.basics import patch
+from torch_geometric.loader import DataLoader
 import memx
 from .card import ModelCard
 from .errors import MemxInputError
-from .fit import predict_graphs
 from .graphs import GraphSpec
 from .grid import EnergyWindow
 from .model import MemXanes
 from .readers.feff import recipe_name
 from .spectrum import SiteSpectrum
 from .training_set import TrainingSet, prepare
-from .uncertainty import Domain, embeddings, intervals
+from .uncertainty import Domain, intervals
 
 # %% auto #0
-__all__ = ['SHIPPED', 'MIN_TRAIN', 'Predictor']
+__all__ = ['SHIPPED', 'MIN_TRAIN', 'SMALL_BATCH', 'Predictor', 'default_predictor', 'threads_for', 'torch_threads']
 
 # %% ../nbs/22_predictor.ipynb #34e8482b
 SHIPPED = Path(memx.__file__).parent/'weights'/'memx-feff.pt'
@@ -80,11 +82,57 @@ def load(cls: Predictor, path=None) -> Predictor:
                GraphSpec(**d['spec']), ModelCard.from_dict(d['card']), [MemXanes.from_dict(m) for m in d.get('ensemble', [])],
                Domain.from_dict(d['domain']) if d.get('domain') else None)
 
+# %% ../nbs/22_predictor.ipynb #c4a90dad
+@lru_cache(maxsize=1)
+def default_predictor() -> Predictor:
+    "The shipped model, loaded once per process."
+    return Predictor.load()
+
 # %% ../nbs/22_predictor.ipynb #f4eeccb8
+SMALL_BATCH = 256   # graphs: a pass over fewer runs on one torch thread
+
+def threads_for(n_graphs: int) -> int:
+    "Torch threads for a pass over `n_graphs` graphs: `$MEMX_THREADS` if set; else 1 under `SMALL_BATCH`, or when no core is spare (1-minute load average), else torch's own count."
+    if os.environ.get('MEMX_THREADS'): return int(os.environ['MEMX_THREADS'])
+    if n_graphs < SMALL_BATCH: return 1
+    try: spare = (os.cpu_count() or 1) - os.getloadavg()[0]   # this process's own work is part of the load
+    except (AttributeError, OSError): spare = torch.get_num_threads()   # no load average (Windows): trust torch
+    return max(1, min(torch.get_num_threads(), 1 + round(spare)))
+
+@contextmanager
+def torch_threads(n_graphs: int):
+    "Run the block on `threads_for(n_graphs)` torch threads, then restore the count."
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads_for(n_graphs))
+    try: yield torch.get_num_threads()
+    finally: torch.set_num_threads(before)
+
+# %% ../nbs/22_predictor.ipynb #60427b78
+@patch
+def infer(self: Predictor, graphs, elements=None, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    "Every member's spectra of `graphs` (members, n, points) and, given their `elements`, each graph's applicability ratio (NaN without)."
+    ratio, check = np.full(len(graphs), np.nan), elements is not None and self.domain is not None
+    if not len(graphs): return np.zeros((len(self.members), 0, self.model.config.n_out), np.float32), ratio
+    out, embedded = [[] for _ in self.members], []
+    with torch.no_grad(), torch_threads(len(graphs)):
+        for m in self.members: m.eval()
+        for batch in DataLoader(graphs, batch_size=batch_size):
+            y, acts = self.model(batch, details=True) if check else (self.model(batch), {})
+            out[0].append(y); embedded.append(acts.get('embedding'))
+            for k, m in enumerate(self.ensemble, 1): out[k].append(m(batch))
+    if check: ratio = self.domain.ratio(torch.cat(embedded).numpy(), elements)
+    return np.stack([torch.cat(o).numpy() for o in out]), ratio
+
+# %% ../nbs/22_predictor.ipynb #cad399b0
 @patch
 def spectra(self: Predictor, graphs) -> np.ndarray:
     "Every member's spectra of `graphs` (members, n, points)."
-    return np.stack([predict_graphs(m, graphs) for m in self.members])
+    return self.infer(graphs)[0]
+
+@patch
+def applicability(self: Predictor, graphs, elements) -> np.ndarray:
+    "Per graph: its distance to the training sites over the element's threshold (above 1: outside the domain); NaN without a domain."
+    return self.infer(graphs, elements)[1]
 
 @patch
 def bounds(self: Predictor, mean: np.ndarray, std: np.ndarray, elements) -> tuple[np.ndarray, np.ndarray]:
@@ -92,12 +140,6 @@ def bounds(self: Predictor, mean: np.ndarray, std: np.ndarray, elements) -> tupl
     scales = self.card.uncertainty.get('scales')
     if not scales: return np.full_like(mean, np.nan), np.full_like(mean, np.nan)
     return intervals(mean, std, elements, scales)
-
-@patch
-def applicability(self: Predictor, graphs, elements) -> np.ndarray:
-    "Per graph: its distance to the training sites over the element's threshold (above 1: outside the domain); NaN without a domain."
-    if self.domain is None: return np.full(len(graphs), np.nan)
-    return self.domain.ratio(embeddings(self.model, graphs), elements)
 
 # %% ../nbs/22_predictor.ipynb #0c56cf53
 @patch

@@ -82,14 +82,11 @@ def _worker_model(path: str | None):
 def predict_chunk(items: list[tuple[str, object]], out_dir: str, part: int, model_path: str | None = None,
                   **options) -> dict:
     "Predict one chunk of (name, source) items (`options`: those of `predict`) and write `part-NNNNNN.parquet` in `out_dir`; returns what it did."
-    from memx.predict import predict
-    predictor, tables, skipped = _worker_model(model_path), [], []
-    for name, source in items:
-        try:
-            df = predict(source, predictor=predictor, progress=False, **options)
-        except (MemxInputError, FileNotFoundError) as e:
-            skipped.append({'structure': name, 'reason': str(e)}); continue
-        tables.append(df.assign(structure=name))
+    from memx.predict import predictions
+    names, tables, skipped = [name for name, _ in items], [], []
+    for name, (_, table, problem) in zip(names, predictions([s for _, s in items], _worker_model(model_path), labels=names, **options)):
+        if problem: skipped.append({'structure': name, 'reason': problem})
+        else: tables.append(table.assign(structure=name))
     path = Path(out_dir)/f'part-{part:06d}.parquet'
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     if len(table): table['site'] = table.site.astype(str)

@@ -66,21 +66,50 @@ def check_structure(structure: Structure, name: str = 'structure', allow_overlap
     return structure
 
 # %% ../nbs/03_structures.ipynb #8d451bcc
+def _number(value) -> float:
+    "A CIF number without its uncertainty: '4.177(2)' -> 4.177."
+    return float(str(value).split('(')[0])
+
 def _in_file_order(structure: Structure, path: Path) -> Structure:
     "`structure` with its sites in the order the CIF at `path` lists them, when it lists every site."
     from pymatgen.io.cif import CifFile
+    from scipy.spatial import cKDTree
     block = next(iter(CifFile.from_file(path).data.values())).data
     try:
-        frac = np.array([[float(str(v).split('(')[0]) for v in block[f'_atom_site_fract_{c}']] for c in 'xyz']).T
+        frac = np.array([[_number(v) for v in block[f'_atom_site_fract_{c}']] for c in 'xyz']).T
     except (KeyError, ValueError):
         return structure
     if len(frac) != len(structure):
         return structure
-    dist = structure.lattice.get_all_distances(frac, structure.frac_coords)
-    order = dist.argmin(1)
-    if len(set(order)) != len(order) or dist[np.arange(len(order)), order].max() > 1e-3:
+    wrap = lambda f: np.where(np.mod(f, 1.0) >= 1.0, 0.0, np.mod(f, 1.0))
+    order = cKDTree(wrap(structure.frac_coords), boxsize=1.0).query(wrap(frac))[1]
+    gap = frac - structure.frac_coords[order]
+    if len(set(order)) != len(order) or np.linalg.norm(structure.lattice.get_cartesian_coords(gap - np.round(gap)), axis=1).max() > 1e-3:
         return structure
     return Structure.from_sites([structure[i] for i in order])
+
+# %% ../nbs/03_structures.ipynb #f4a1709f
+_IDENTITY = {'x,y,z', '+x,+y,+z'}
+
+def _p1_cif(path: Path) -> Structure | None:
+    "The structure of a CIF that lists every atom of its cell (one block, P1, full occupancy, element symbols), as listed; else None."
+    from pymatgen.core import Lattice
+    from pymatgen.io.cif import CifFile
+    blocks = list(CifFile.from_file(path).data.values())
+    if len(blocks) != 1: return None
+    d = blocks[0].data
+    ops = d.get('_symmetry_equiv_pos_as_xyz', d.get('_space_group_symop_operation_xyz'))
+    if not ops or {o.replace(' ', '').lower() for o in ([ops] if isinstance(ops, str) else ops)} - _IDENTITY: return None
+    try:
+        symbols = d['_atom_site_type_symbol']
+        if any(abs(_number(o) - 1) > 1e-6 for o in d.get('_atom_site_occupancy', [])): return None
+        if any(not re.fullmatch(r'[A-Z][a-z]?', s) for s in symbols): return None
+        lattice = Lattice.from_parameters(*(_number(d[f'_cell_length_{c}']) for c in 'abc'),
+                                          *(_number(d[f'_cell_angle_{c}']) for c in ('alpha', 'beta', 'gamma')))
+        frac = np.array([[_number(v) for v in d[f'_atom_site_fract_{c}']] for c in 'xyz']).T
+        return Structure(lattice, symbols, frac)
+    except (KeyError, ValueError):
+        return None
 
 # %% ../nbs/03_structures.ipynb #f56054d1
 def _from_ase(atoms, name: str) -> Structure:
@@ -115,9 +144,10 @@ def read_structure(source, allow_overlap: bool = False, name: str | None = None)
     with warnings.catch_warnings(record=True) as caught:       # the parser's notes, as one line each
         warnings.simplefilter('always')
         try:
-            structure = Structure.from_file(path)
-            if path.suffix.lower() == '.cif':
-                structure = _in_file_order(structure, path)
+            structure = _p1_cif(path) if path.suffix.lower() == '.cif' else None   # a P1 CIF: read as listed
+            if structure is None:
+                structure = Structure.from_file(path)
+                if path.suffix.lower() == '.cif': structure = _in_file_order(structure, path)
         except Exception as e:
             raise MemxInputError(f"cannot read a crystal structure from {path}: {_why_unreadable(path, e)}") from e
     for note in dict.fromkeys(first_line(w.message) for w in caught):
