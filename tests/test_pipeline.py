@@ -2,6 +2,7 @@
 import gzip, json
 from collections import Counter
 import numpy as np
+import pandas as pd
 import pytest
 from monty.json import MontyEncoder
 from pymatgen.analysis.xas.spectrum import XAS
@@ -132,3 +133,19 @@ def test_download_mp_elements_one_file_each_and_resumable(tmp_path, monkeypatch)
     (tmp_path/'.part-mp-xanes-Cu.jsonl.gz').write_text('{"half": ')          # a download cut short is not read
     records, skipped = read_spectra(tmp_path, progress=False)         # what `memx train DIR` reads: every dump
     assert len(records) == 3 and not skipped
+
+
+def test_batched_prediction_equals_one_structure_at_a_time(shared_path):
+    "Real crystals predicted in one call (their sites batched across structures, in chunks) give each crystal's own table."
+    from memx.predict import predict
+    from memx.predictor import default_predictor
+    from memx.structures import read_structure
+    folders = sorted(p for p in shared_path('feff-cu').iterdir() if (p/'POSCAR').is_file())[::20][:120]
+    crystals = [read_structure(f/'POSCAR') for f in folders]
+    predictor = default_predictor()
+    together = predict(crystals, predictor=predictor, progress=False, chunk=100)
+    alone = pd.concat([predict(c, predictor=predictor, progress=False) for c in crystals], ignore_index=True)
+    assert len(together) == len(alone) and together.structure.nunique() == len(crystals)
+    for column in ('mu', 'mu_std', 'mu_lower', 'mu_upper', 'applicability'):
+        assert np.allclose(together[column], alone[column], atol=1e-5, equal_nan=True), column
+    assert (together[['site', 'element', 'multiplicity', 'note']].values == alone[['site', 'element', 'multiplicity', 'note']].values).all()
