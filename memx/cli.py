@@ -105,6 +105,14 @@ def _train(args) -> None:
     t, c = predictor.card.test['all'], predictor.card.uncertainty.get('test_coverage', {}).get('all')
     print(f"model written to {args.output}: test MAE {t['mae']:.4f}, R2 {t['r2']:.4f} on {t['n']} spectra"
           + (f"; {100 * c['coverage']:.0f} % of test intensities inside the {100 * predictor.card.uncertainty['level']:.0f} % interval" if c else ''))
+    base = predictor.card.test_baselines.get('element mean', {}).get('all')
+    if base and t['mae'] >= base['mae']:
+        print(f"memx: warning: the model does no better than each element's mean training spectrum (test MAE {base['mae']:.4f}): "
+              "it has learned nothing beyond the average; more spectra, more epochs, or fine-tuning the shipped model "
+              "(--init shipped) usually help", file=sys.stderr)
+    if not predictor.card.applicability.get('thresholds', {}).get('all'):
+        print('memx: warning: too few held-out sites for a training-domain threshold: predictions will leave applicability empty',
+              file=sys.stderr)
 
 # %% ../nbs/32_cli.ipynb #07c5768f
 def _simulate(args) -> int:

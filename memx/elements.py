@@ -18,10 +18,11 @@ ABSORBERS: tuple[str, ...] = ('Sc', 'Ti', 'V', 'Cr', 'Mn', 'Fe', 'Co', 'Ni', 'Cu
 
 # %% ../nbs/01_elements.ipynb #5e747ab0
 def check_absorber(element: str) -> str:
-    "Return `element` if memx can predict its K edge, else raise `MemxInputError`."
-    if element not in ABSORBERS:
+    "The symbol of `element` (in any case: 'fe', 'FE' -> 'Fe') if memx can predict its K edge, else raise `MemxInputError`."
+    symbol = str(element).strip().capitalize()
+    if symbol not in ABSORBERS:
         raise MemxInputError(f"{element!r} is not a supported absorber; memx covers {', '.join(ABSORBERS)}")
-    return element
+    return symbol
 
 # %% ../nbs/01_elements.ipynb #9b1e44de
 SUBSHELLS: tuple[str, ...] = ('1s', '2s', '2p', '3s', '3p', '3d', '4s', '4p', '4d', '4f',

@@ -26,9 +26,7 @@ def absorbing_sites(structure, elements=None, sites=None) -> list[int]:
             if structure[i].specie.symbol not in ABSORBERS:
                 raise MemxInputError(f'site {i} is {structure[i].specie.symbol}, not a supported absorber ({", ".join(ABSORBERS)})')
         return list(sites)
-    wanted = set(elements or ABSORBERS)
-    for e in wanted - set(ABSORBERS):
-        raise MemxInputError(f'{e} is not a supported absorber ({", ".join(ABSORBERS)})')
+    wanted = {check_absorber(e) for e in elements} if elements else set(ABSORBERS)   # symbols in any case
     found = [i for i, s in enumerate(structure) if s.specie.symbol in wanted]
     if not found:
         have = sorted(structure.composition.chemical_system.split('-'))

@@ -14,7 +14,8 @@ from .examples import EXAMPLES, example_structure
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'MIN_GAP', 'closest_pair', 'check_structure', 'read_structure', 'structure_name', 'named_structure']
+__all__ = ['log', 'MIN_GAP', 'HARMLESS_NOTES', 'closest_pair', 'check_structure', 'read_structure', 'structure_name',
+           'named_structure']
 
 # %% ../nbs/03_structures.ipynb #68b63074
 def _check_cell(structure: Structure, name: str) -> None:
@@ -128,6 +129,18 @@ def _why_unreadable(path: Path, error: Exception) -> str:
         return 'the CIF lists no atom positions (no _atom_site_fract_x column)'
     return first_line(error)
 
+# %% ../nbs/03_structures.ipynb #d15663eb
+HARMLESS_NOTES = ('Skipping relative stoichiometry check',)   # pymatgen notes on valid files: logged for --verbose only
+
+def _missing_hint(path: Path) -> str:
+    "What a path that is no structure file might have meant, as the end of a message ('' if nothing)."
+    import difflib
+    if path.is_dir():
+        return ': it is a folder; name the structure files in it (e.g. {}/*.cif), or predict all of it with --dataset'.format(path)
+    lower = {e.lower(): e for e in EXAMPLES}
+    close = [lower[path.name.lower()]] if path.name.lower() in lower else difflib.get_close_matches(path.name, EXAMPLES, 1, 0.6)
+    return f'; did you mean the built-in example {close[0]}?' if close and not path.suffix else ''
+
 # %% ../nbs/03_structures.ipynb #1d5ac51c
 def read_structure(source, allow_overlap: bool = False, name: str | None = None) -> Structure:
     "A checked pymatgen `Structure` from a file path, a `Structure` or an ASE `Atoms` (`name` it in messages)."
@@ -138,7 +151,7 @@ def read_structure(source, allow_overlap: bool = False, name: str | None = None)
         return check_structure(_from_ase(source, name), name, allow_overlap)
     path = Path(source)
     if not path.is_file():
-        raise FileNotFoundError(f"no structure file at {path}")
+        raise FileNotFoundError(f"no structure file at {path}{_missing_hint(path)}")
     if path.stat().st_size == 0:
         raise MemxInputError(f"{path} is empty")
     with warnings.catch_warnings(record=True) as caught:       # the parser's notes, as one line each
@@ -151,7 +164,7 @@ def read_structure(source, allow_overlap: bool = False, name: str | None = None)
         except Exception as e:
             raise MemxInputError(f"cannot read a crystal structure from {path}: {_why_unreadable(path, e)}") from e
     for note in dict.fromkeys(first_line(w.message) for w in caught):
-        log.info('%s: %s', path, note)
+        log.log(logging.DEBUG if note.startswith(HARMLESS_NOTES) else logging.INFO, '%s: %s', path, note)
     return check_structure(structure, str(path), allow_overlap)
 
 # %% ../nbs/03_structures.ipynb #0e489b49

@@ -104,18 +104,21 @@ def distance(self: Domain, emb: np.ndarray, elements) -> np.ndarray:
 # %% ../nbs/20_uncertainty.ipynb #ac2c8239
 @patch
 def calibrate(self: Domain, emb: np.ndarray, elements, quantile: float = 0.99, min_sites: int = 20) -> Domain:
-    "Set the thresholds: the `quantile` of held-out distances per element with `min_sites` sites, pooled over the rest ('all')."
+    "Set the thresholds: the `quantile` of held-out distances per element with `min_sites` sites, pooled over the rest ('all'); finite distances only (none: no threshold)."
     d, elements = self.distance(emb, elements), np.asarray(elements)
-    own = {str(e): float(np.quantile(d[elements == e], quantile)) for e in dict.fromkeys(elements) if (elements == e).sum() >= min_sites}
+    q = lambda x: float(np.quantile(x[np.isfinite(x)], quantile)) if np.isfinite(x).any() else None   # an element never trained on is infinitely far
+    own = {str(e): q(d[elements == e]) for e in dict.fromkeys(elements) if (elements == e).sum() >= min_sites}
+    own = {e: t for e, t in own.items() if t is not None}
     rest = ~np.isin(elements, list(own))
-    self.thresholds = {**own, 'all': float(np.quantile(d[rest] if rest.sum() >= min_sites else d, quantile))}
+    pooled = q(d[rest] if rest.sum() >= min_sites else d)
+    self.thresholds = {**own, **({'all': pooled} if pooled is not None else {})}
     return self
 
 # %% ../nbs/20_uncertainty.ipynb #2ec21a06
 @patch
 def ratio(self: Domain, emb: np.ndarray, elements) -> np.ndarray:
     "Distance over the element's threshold: above 1, the site lies outside what the model was trained on."
-    return self.distance(emb, elements) / np.array([self.thresholds.get(str(e), self.thresholds['all']) for e in elements])
+    return self.distance(emb, elements) / np.array([self.thresholds.get(str(e), self.thresholds.get('all', np.nan)) for e in elements])
 
 # %% ../nbs/20_uncertainty.ipynb #1410e0a3
 @patch
