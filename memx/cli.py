@@ -18,16 +18,21 @@ __all__ = ['log', 'STRUCTURE_HELP', 'parser', 'main']
 def _graph(args) -> None:
     from memx.graphs import GraphSpec, site_graphs
     from memx.sites import absorbing_sites
-    from memx.structures import named_structure
-    spec, shown, many = GraphSpec(args.topology, args.radius, args.neighbors), 0, len(args.structures) > 1
-    for item in args.structures:
+    from memx.structures import structures_in
+    spec, shown, found = GraphSpec(args.topology, args.radius, args.neighbors), 0, []
+    for item in args.structures:                       # a folder or a file may hold several structures
+        try: found += [(name, s) for name, s in structures_in(item, args.allow_overlap)]
+        except (MemxInputError, FileNotFoundError) as e:
+            if len(args.structures) == 1: raise
+            log.warning('skipped: %s', e)
+    for path, structure in found:
         try:
-            with labelled_errors(str(item)):
-                path, structure = named_structure(item, args.allow_overlap)
+            with labelled_errors(str(args.structures[0]) if len(found) == 1 else path):
+                if isinstance(structure, Exception): raise structure
                 sites = absorbing_sites(structure, args.element, args.site)
                 graphs = site_graphs(structure, sites, spec)
         except (MemxInputError, FileNotFoundError) as e:
-            if not many: raise
+            if len(found) == 1: raise
             log.warning('skipped: %s', e); continue
         shown += 1
         print(f'{path}: {structure.composition.reduced_formula}, {len(structure)} atoms, {len(sites)} absorbing site(s)')
@@ -42,11 +47,15 @@ def _graph(args) -> None:
 
 # %% ../nbs/32_cli.ipynb #4d1f461e
 def _predict_dataset(args) -> None:
-    "`memx predict --dataset DIR`: many structures on Dask into a Parquet dataset."
+    "`memx predict --dataset DIR`: many structures on Dask into a Parquet dataset (a progress bar on a terminal)."
     from memx.screening import predict_dataset
     sizes = {k: getattr(args, k) for k in ('workers', 'chunk') if getattr(args, k) is not None}   # else predict_dataset's
     done = predict_dataset(args.structures, args.dataset, args.scheduler, elements=args.element, model_path=args.model,
-                           all_sites=args.all_sites, recipe=args.recipe, allow_overlap=args.allow_overlap, **sizes)
+                           all_sites=args.all_sites, recipe=args.recipe, allow_overlap=args.allow_overlap,
+                           progress=sys.stderr.isatty(), **sizes)
+    if done['parts already there'] and not done['parts written'] and not done['failed parts']:
+        n = done['parts already there']
+        print(f"nothing left to do: {n} part{'s' * (n != 1)} already written in {args.dataset}"); return
     print(f"{done['structures']} structures predicted into {args.dataset} ({done['parts written']} new parts, "
           f"{done['parts already there']} already there"
           + (f"; {done['skipped']} structures skipped, see _skipped.jsonl" if done['skipped'] else '')
@@ -181,7 +190,7 @@ def _predict_parser(sub) -> None:
                                                      'on Dask into a partitioned Parquet dataset in DIR; a rerun does only what is missing')
     pr.add_argument('--scheduler', metavar='ADDRESS', help='with --dataset: an existing dask.distributed scheduler (default: a local cluster)')
     pr.add_argument('--workers', type=int, help='with --dataset: local worker processes (default 2)')
-    pr.add_argument('--chunk', type=int, help='with --dataset: structures per unit of work (default 64)')
+    pr.add_argument('--chunk', type=int, help='with --dataset: structures per unit of work (at most 64 by default; fewer so every worker gets work; kept for a rerun)')
     pr.set_defaults(run=_predict)
 
 # %% ../nbs/32_cli.ipynb #e2cd21f6

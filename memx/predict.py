@@ -16,7 +16,7 @@ from .errors import MemxInputError, labelled_errors
 from .graphs import site_graphs
 from .predictor import Predictor, default_predictor
 from .sites import absorbing_sites, equivalent_sites
-from .structures import named_structure
+from .structures import structures_in
 
 log = logging.getLogger('memx')
 
@@ -115,22 +115,29 @@ def predictions(structures: Iterable, predictor: Predictor | None = None, elemen
                 allow_overlap: bool = False, symprec: float = 0.01, chunk: int = 1024, recipe: str | None = None,
                 labels: Iterable[str] | None = None, strict: bool = False, progress: bool = False,
                 total: int | None = None) -> Iterator[Result]:
-    "For each structure, in order: (name, table, None), or (label, None, reason) for one that cannot be used (raised if `strict`); sites of about `chunk` at a time go through the networks together."
+    "For each structure the inputs hold (a folder or a file may hold several: `structures_in`), in order: (name, table, None), or (name, None, reason) for one that cannot be used (raised if `strict` and the input is one structure); sites of about `chunk` at a time go through the networks together."
     predictor = predictor or default_predictor()
     labels = iter(labels) if labels is not None else None
     pending, waiting = [], 0
     for i, source in enumerate(tqdm(structures, total=total, desc='predicting', unit='structure', disable=not progress, leave=False)):
         label = next(labels) if labels is not None else str(source) if isinstance(source, (str, Path)) else f'structure #{i}'
         try:
-            with labelled_errors(label):
-                name, s = named_structure(source, allow_overlap, label)
-                pending.append(_plan(name, s, predictor, elements, sites, symprec, recipe))
-                waiting += len(pending[-1].graphs)
+            with labelled_errors(label): found = list(structures_in(source, allow_overlap, label))   # a folder or file may hold several
         except (MemxInputError, FileNotFoundError) as e:
             if strict: raise
-            pending.append((label, None, str(e)))
-        if waiting >= chunk:
-            yield from _flush(pending, predictor, all_sites, recipe); pending, waiting = [], 0
+            found = [(label, e)]
+        for name, s in found:
+            if labels is not None: name = label if len(found) == 1 else f"{label}:{name.split(':', 1)[-1]}"   # the caller's names
+            try:
+                if isinstance(s, Exception): raise s
+                with labelled_errors(label if len(found) == 1 else name):
+                    pending.append(_plan(name, s, predictor, elements, sites, symprec, recipe))
+                    waiting += len(pending[-1].graphs)
+            except (MemxInputError, FileNotFoundError) as e:
+                if strict and len(found) == 1: raise
+                pending.append((name, None, str(e)))
+            if waiting >= chunk:
+                yield from _flush(pending, predictor, all_sites, recipe); pending, waiting = [], 0
     yield from _flush(pending, predictor, all_sites, recipe)
 
 # %% ../nbs/24_predict.ipynb #223c4ec8

@@ -4,12 +4,14 @@
 
 # %% ../nbs/31_screening.ipynb #eb72fe18
 from __future__ import annotations
-import glob, json, logging, os
+import glob, gzip, json, logging, math, os, threading
 from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
 import pandas as pd
+from tqdm import tqdm                                  # the text bar: its total may change as the inputs are read
+from tqdm.contrib.logging import logging_redirect_tqdm
 from .parallel import dask_client, run_units
 from .readers.mp import DUMP_SUFFIXES, open_json, is_json_lines, iter_documents
 from .errors import MemxInputError
@@ -17,7 +19,8 @@ from .errors import MemxInputError
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'STRUCTURE_SUFFIXES', 'structure_sources', 'batched', 'predict_chunk', 'predict_dataset']
+__all__ = ['log', 'STRUCTURE_SUFFIXES', 'COUNT_BYTES', 'LOAD_BYTES', 'structure_sources', 'batched', 'count_structures',
+           'chunk_size', 'predict_chunk', 'predict_dataset']
 
 # %% ../nbs/31_screening.ipynb #8170a17b
 STRUCTURE_SUFFIXES = ('.cif', '.vasp', '.json', '.jsonl', '.gz', '.mson')
@@ -26,6 +29,13 @@ def _is_structure_file(path: Path) -> bool:
     return path.name in ('POSCAR', 'CONTCAR') or path.suffix.lower() in STRUCTURE_SUFFIXES
 
 # %% ../nbs/31_screening.ipynb #3acb832b
+def _doc_structure(doc: dict):
+    "The structure a Materials Project document carries (an XAS document: in its `spectrum`), else None."
+    return doc.get('structure') or (doc.get('spectrum') or {}).get('structure')
+
+def _doc_name(doc: dict, path: Path, i: int) -> str:
+    return str(doc.get('material_id') or doc.get('task_id') or f'{path.stem}#{i}')
+
 def _documents(path: Path) -> Iterator[tuple[str, object]] | None:
     "(name, Structure) of each document of a Materials Project dump; None if `path` is a single structure."
     from pymatgen.core import Structure
@@ -38,29 +48,31 @@ def _documents(path: Path) -> Iterator[tuple[str, object]] | None:
     def each():
         seen = set()                                   # an XAS dump has a document per absorbing site: one structure each
         for i, doc in enumerate(docs):
-            s = doc.get('structure') or (doc.get('spectrum') or {}).get('structure')
-            if s is None:
+            if (s := _doc_structure(doc)) is None:
                 log.warning('%s: document %d has no structure, skipped', path.name, i); continue
-            name = str(doc.get('material_id') or doc.get('task_id') or f'{path.stem}#{i}')
-            if name in seen: continue
+            if (name := _doc_name(doc, path, i)) in seen: continue
             seen.add(name)
             yield name, s if isinstance(s, Structure) else Structure.from_dict(s)
     return each()
 
 # %% ../nbs/31_screening.ipynb #9d562837
+def _paths(item) -> list[Path]:
+    "The files `item` names: a folder's structure files, a glob pattern's files, or the one path."
+    text = str(item)
+    if Path(text).is_dir():
+        paths = sorted(p for p in Path(text).rglob('*') if p.is_file() and _is_structure_file(p))
+    elif any(c in text for c in '*?['):
+        paths = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+    else:
+        paths = [Path(text)]
+    if not paths: raise MemxInputError(f'no structure files in {text}')
+    return paths
+
 def structure_sources(inputs: Iterable) -> Iterator[tuple[str, object]]:
     "(name, source) for every structure that files, folders, glob patterns and Materials Project dumps in `inputs` hold, streamed in a fixed order."
     from memx.structures import structure_name
     for item in inputs:
-        text = str(item)
-        if Path(text).is_dir():
-            paths = sorted(p for p in Path(text).rglob('*') if p.is_file() and _is_structure_file(p))
-        elif any(c in text for c in '*?['):
-            paths = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
-        else:
-            paths = [Path(text)]
-        if not paths: raise MemxInputError(f'no structure files in {text}')
-        for path in paths:
+        for path in _paths(item):
             docs = _documents(path) if path.is_file() else None
             if docs is None: yield structure_name(path), path
             else: yield from docs
@@ -71,6 +83,34 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
     it = iter(items)
     while chunk := list(islice(it, size)): yield chunk
 
+# %% ../nbs/31_screening.ipynb #c0a1e7d3
+COUNT_BYTES, LOAD_BYTES = 256 * 2**20, 16 * 2**20     # dumps read to count them, at most; a JSON file loaded to count it, at most
+
+def _count_dump(path: Path) -> int | None:
+    "Structures in the dump at `path` (JSON Lines: its lines, an upper bound); None for a JSON file too big to load."
+    if is_json_lines(path):
+        with (gzip.open if path.suffix == '.gz' else open)(path, 'rb') as f: return sum(1 for line in f if not line.isspace())
+    if path.stat().st_size > LOAD_BYTES: return None
+    data = open_json(path)
+    if not isinstance(data, list): return 1           # one structure
+    return len({_doc_name(d, path, i) for i, d in enumerate(data) if _doc_structure(d) is not None})
+
+def count_structures(inputs: Iterable, budget: int = COUNT_BYTES) -> int | None:
+    "How many structures `structure_sources(inputs)` yields, at most (a JSON Lines dump counts its lines); None where counting would read over `budget` bytes of dumps."
+    n = 0
+    for item in inputs:
+        for path in _paths(item):
+            if not (path.is_file() and path.name.endswith(DUMP_SUFFIXES)): n += 1; continue
+            budget -= path.stat().st_size
+            if budget < 0 or (k := _count_dump(path)) is None: return None
+            n += k
+    return n
+
+# %% ../nbs/31_screening.ipynb #c0a1e7d6
+def chunk_size(chunk: int, total: int | None, threads: int) -> int:
+    "Structures per chunk: `chunk`, or fewer, so that `total` structures make two chunks or more for each of `threads` worker threads."
+    return chunk if total is None else max(1, min(chunk, math.ceil(total / (2 * max(1, threads)))))
+
 # %% ../nbs/31_screening.ipynb #f2e3906f
 @lru_cache(maxsize=2)
 def _worker_model(path: str | None):
@@ -78,50 +118,84 @@ def _worker_model(path: str | None):
     from memx.predictor import Predictor
     return Predictor.load(path)
 
+# %% ../nbs/31_screening.ipynb #c0a1e7d9
+class _Caught(logging.Filter):
+    "Holds back what the `memx` logger says in this thread, as (level, text) pairs in `messages`."
+    def __init__(self):
+        super().__init__(); self.thread, self.messages = threading.get_ident(), []
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread != self.thread: return True
+        self.messages.append((record.levelno, record.getMessage())); return False
+
 # %% ../nbs/31_screening.ipynb #d3ba1510
 def predict_chunk(items: list[tuple[str, object]], out_dir: str, part: int, model_path: str | None = None,
-                  **options) -> dict:
-    "Predict one chunk of (name, source) items (`options`: those of `predict`) and write `part-NNNNNN.parquet` in `out_dir`; returns what it did."
+                  level: int | None = None, **options) -> dict:
+    "Predict one chunk of (name, source) items (`options`: those of `predict`) and write `part-NNNNNN.parquet` in `out_dir`; returns what it did, and what memx said at `level` or above (`messages`)."
     from memx.predict import predictions
-    names, tables, skipped = [name for name, _ in items], [], []
-    for name, (_, table, problem) in zip(names, predictions([s for _, s in items], _worker_model(model_path), labels=names, **options)):
-        if problem: skipped.append({'structure': name, 'reason': problem})
-        else: tables.append(table.assign(structure=name))
-    path = Path(out_dir)/f'part-{part:06d}.parquet'
-    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    if len(table): table['site'] = table.site.astype(str)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    table.to_parquet(tmp, index=False); os.replace(tmp, path)
-    return {'part': part, 'structures': len(tables), 'rows': len(table), 'skipped': skipped}
+    if level is not None and log.getEffectiveLevel() != level: log.setLevel(level)   # a worker process: the client's level
+    caught = _Caught(); log.addFilter(caught)
+    try:
+        tables, skipped = [], []
+        for name, table, problem in predictions([s for _, s in items], _worker_model(model_path), labels=[n for n, _ in items], **options):
+            if problem: skipped.append({'structure': name, 'reason': problem})
+            else: tables.append(table.assign(structure=name))
+        path = Path(out_dir)/f'part-{part:06d}.parquet'
+        table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+        if len(table): table['site'] = table.site.astype(str)
+        tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+        table.to_parquet(tmp, index=False); os.replace(tmp, path)
+    finally: log.removeFilter(caught)
+    return {'part': part, 'structures': len(tables), 'rows': len(table), 'skipped': skipped, 'messages': caught.messages}
 
 # %% ../nbs/31_screening.ipynb #7f8e99e3
 def _append_lines(path: Path, entries: list[dict]) -> None:
     if entries:
         with open(path, 'a') as f: f.writelines(json.dumps(e) + '\n' for e in entries)
 
+# %% ../nbs/31_screening.ipynb #c0a1e7db
+def _settled_chunk(out: Path, chunk: int, size: int) -> int:
+    "The chunk size of the dataset in `out`: the one in `_chunk.json`, else `size` (or `chunk` if parts exist), recorded there."
+    record = out/'_chunk.json'
+    if record.exists(): return json.loads(record.read_text())['chunk']
+    if any(out.glob('part-*.parquet')): size = chunk   # started before memx kept the size: cut as asked then
+    record.write_text(json.dumps({'chunk': size})); return size
+
 # %% ../nbs/31_screening.ipynb #a58ba0ef
 def predict_dataset(inputs: Iterable, out_dir, scheduler: str | None = None, workers: int = 2, chunk: int = 64,
                     elements: list[str] | None = None, model_path=None, all_sites: bool = False, recipe: str | None = None,
                     allow_overlap: bool = False, retries: int = 2, progress: bool = True, processes: bool = True) -> dict:
-    "Predict every structure `inputs` name (files, folders, globs, dumps) on Dask into a Parquet dataset in `out_dir`, resumably (`elements`, `all_sites`, `recipe`, `allow_overlap`: as `predict`); returns counts."
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    "Predict every structure `inputs` name (files, folders, globs, dumps) on Dask into a Parquet dataset in `out_dir`, resumably, at most `chunk` a part (`elements`, `all_sites`, `recipe`, `allow_overlap`: as `predict`); returns counts."
+    inputs, out = list(inputs), Path(out_dir)
+    total = count_structures(inputs)                       # before anything starts: a missing input fails at once
+    out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob('.part-*.tmp'): stale.unlink()   # a part being written when a run was killed
     done = {'parts written': 0, 'parts already there': 0, 'structures': 0, 'skipped': 0, 'failed parts': 0}
     model = None if model_path is None else str(model_path)
+    with dask_client(scheduler, workers, processes) as client, logging_redirect_tqdm(), \
+         tqdm(desc='predicting', unit='structure', total=total, disable=not progress) as bar:
+        size = _settled_chunk(out, chunk, wanted := chunk_size(chunk, total, sum(client.nthreads().values())))
+        if size != wanted: log.info('%s was started in chunks of %d structures: going on with those', out, size)
+        done['structures per part'] = size
 
-    def todo():
-        for part, items in enumerate(batched(structure_sources(inputs), chunk)):
-            if (out/f'part-{part:06d}.parquet').exists(): done['parts already there'] += 1
-            else: yield items, str(out), part, model
+        def todo():
+            streamed = there = 0
+            for part, items in enumerate(batched(structure_sources(inputs), size)):
+                streamed += len(items)
+                if not (out/f'part-{part:06d}.parquet').exists(): yield items, str(out), part, model; continue
+                done['parts already there'] += 1; there += len(items)
+                if bar.total is not None: bar.total -= len(items)   # the bar counts this run's structures
+            bar.total = streamed - there; bar.refresh()               # exact, now that every input is read
 
-    with dask_client(scheduler, workers, processes) as client:
-        work = partial(predict_chunk, elements=elements, all_sites=all_sites, recipe=recipe, allow_overlap=allow_overlap)
-        for (items, _, part, _), r, error in run_units(client, work, todo(), retries=retries, desc='predicting',
-                                                       unit='chunk', progress=progress):
+        work = partial(predict_chunk, level=log.getEffectiveLevel(), elements=elements, all_sites=all_sites, recipe=recipe,
+                       allow_overlap=allow_overlap)
+        for (items, _, part, _), r, error in run_units(client, work, todo(), retries=retries, progress=False):
+            bar.update(len(items))
             if error is not None:
                 done['failed parts'] += 1
                 _append_lines(out/'_failed.jsonl', [{'part': part, 'structures': [n for n, _ in items], 'reason': repr(error)}])
                 continue
+            for level, text in r['messages']: log.log(level, '%s', text)
             done['parts written'] += 1; done['structures'] += r['structures']; done['skipped'] += len(r['skipped'])
             _append_lines(out/'_skipped.jsonl', r['skipped'])
+        bar.leave = bar.n > 0                                 # nothing to do: no empty bar left behind
     return done

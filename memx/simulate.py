@@ -15,19 +15,21 @@ from .parallel import dask_client, run_units
 from .readers.feff import feff_recipe, read_feff_material, read_xmu
 from .sites import distinct_sites
 from .spectrum import SiteSpectrum, Skip, skip
-from .structures import named_structure
+from .structures import named_structure, structures_in
 
 # %% auto #0
 __all__ = ['named_structures', 'SiteJob', 'simulate']
 
 # %% ../nbs/28_simulate.ipynb #4e04d203
 def named_structures(structures) -> dict[str, Structure]:
-    "Structures by material name, from a dict or a list of files, `Structure`s or example names."
+    "Structures by material name, from a dict or a list of files (each structure of a file of several), folders, `Structure`s or example names."
     if isinstance(structures, dict):
         named = {str(k): named_structure(v)[1] for k, v in structures.items()}
     else:
         if isinstance(structures, (str, Path, Structure)): structures = [structures]
-        pairs = [named_structure(item) for item in structures]
+        pairs = [(n, s) for item in structures for n, s in structures_in(item)]   # a folder or a file may hold several
+        for n, s in pairs:
+            if isinstance(s, Exception): raise MemxInputError(f'{n}: {s}')
         names = [n for n, _ in pairs]
         if len(set(names)) < len(names):
             dup = sorted({n for n in names if names.count(n) > 1})

@@ -4,8 +4,9 @@
 
 # %% ../nbs/03_structures.ipynb #44108b08
 from __future__ import annotations
-import logging, re, warnings
+import json, logging, re, warnings
 from pathlib import Path
+from typing import Iterator
 import numpy as np
 from pymatgen.core import Structure, DummySpecies
 from .errors import MemxInputError, first_line
@@ -14,8 +15,8 @@ from .examples import EXAMPLES, example_structure
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'MIN_GAP', 'HARMLESS_NOTES', 'closest_pair', 'check_structure', 'read_structure', 'structure_name',
-           'named_structure']
+__all__ = ['log', 'MIN_GAP', 'HARMLESS_NOTES', 'ASE_SUFFIXES', 'STRUCTURE_FILES', 'closest_pair', 'check_structure',
+           'read_structure', 'structure_name', 'named_structure', 'structures_in']
 
 # %% ../nbs/03_structures.ipynb #68b63074
 def _check_cell(structure: Structure, name: str) -> None:
@@ -71,11 +72,9 @@ def _number(value) -> float:
     "A CIF number without its uncertainty: '4.177(2)' -> 4.177."
     return float(str(value).split('(')[0])
 
-def _in_file_order(structure: Structure, path: Path) -> Structure:
-    "`structure` with its sites in the order the CIF at `path` lists them, when it lists every site."
-    from pymatgen.io.cif import CifFile
+def _in_file_order(structure: Structure, block: dict) -> Structure:
+    "`structure` with its sites in the order the CIF `block` (a data block's items) lists them, when it lists every site."
     from scipy.spatial import cKDTree
-    block = next(iter(CifFile.from_file(path).data.values())).data
     try:
         frac = np.array([[_number(v) for v in block[f'_atom_site_fract_{c}']] for c in 'xyz']).T
     except (KeyError, ValueError):
@@ -92,13 +91,9 @@ def _in_file_order(structure: Structure, path: Path) -> Structure:
 # %% ../nbs/03_structures.ipynb #f4a1709f
 _IDENTITY = {'x,y,z', '+x,+y,+z'}
 
-def _p1_cif(path: Path) -> Structure | None:
-    "The structure of a CIF that lists every atom of its cell (one block, P1, full occupancy, element symbols), as listed; else None."
+def _p1_block(d: dict) -> Structure | None:
+    "The structure of a CIF data block (its items `d`) that lists every atom of its cell (P1, full occupancy, element symbols), as listed; else None."
     from pymatgen.core import Lattice
-    from pymatgen.io.cif import CifFile
-    blocks = list(CifFile.from_file(path).data.values())
-    if len(blocks) != 1: return None
-    d = blocks[0].data
     ops = d.get('_symmetry_equiv_pos_as_xyz', d.get('_space_group_symop_operation_xyz'))
     if not ops or {o.replace(' ', '').lower() for o in ([ops] if isinstance(ops, str) else ops)} - _IDENTITY: return None
     try:
@@ -125,8 +120,10 @@ def _why_unreadable(path: Path, error: Exception) -> str:
     data = path.read_bytes()
     if b'\x00' in data[:4096]:
         return 'it is a binary file, not a structure file'
-    if path.suffix.lower() == '.cif' and not re.search(rb'_atom_site_(fract|cartn)_x', data, re.I):
-        return 'the CIF lists no atom positions (no _atom_site_fract_x column)'
+    if path.suffix.lower() == '.cif':
+        missing = [c for c in 'xyz' if not re.search(rb'_atom_site_(fract|cartn)_' + c.encode(), data, re.I)]
+        if missing == ['x', 'y', 'z']: return 'the CIF lists no atom positions (no _atom_site_fract_x column)'
+        if missing: return f"the CIF's atom positions miss the column{'s' * (len(missing) > 1)} {', '.join('_atom_site_fract_' + c for c in missing)}"
     return first_line(error)
 
 # %% ../nbs/03_structures.ipynb #d15663eb
@@ -141,15 +138,37 @@ def _missing_hint(path: Path) -> str:
     close = [lower[path.name.lower()]] if path.name.lower() in lower else difflib.get_close_matches(path.name, EXAMPLES, 1, 0.6)
     return f'; did you mean the built-in example {close[0]}?' if close and not path.suffix else ''
 
-# %% ../nbs/03_structures.ipynb #1d5ac51c
-def read_structure(source, allow_overlap: bool = False, name: str | None = None) -> Structure:
-    "A checked pymatgen `Structure` from a file path, a `Structure` or an ASE `Atoms` (`name` it in messages)."
-    if isinstance(source, Structure):
-        return check_structure(source, name or 'structure', allow_overlap)
-    if any(c.__name__ == 'Atoms' and c.__module__.startswith('ase') for c in type(source).__mro__):
-        name = name or 'ASE Atoms'
-        return check_structure(_from_ase(source, name), name, allow_overlap)
-    path = Path(source)
+# %% ../nbs/03_structures.ipynb #e9308ad6
+ASE_SUFFIXES = ('.extxyz', '.xyz', '.traj')   # read with ASE, every frame
+
+def _cif_blocks(path: Path) -> list[tuple[str, Structure]]:
+    "Each data block of a CIF: a P1 block as listed, any other through pymatgen's parser, in the file's order."
+    from pymatgen.io.cif import CifFile, CifParser
+    out = []
+    for name, block in CifFile.from_file(path).data.items():
+        s = _p1_block(block.data)
+        if s is None: s = _in_file_order(CifParser.from_str(str(block)).parse_structures(primitive=False)[0], block.data)
+        out.append((name, s))
+    return out
+
+def _json_list(path: Path) -> list[tuple[str, Structure]] | None:
+    "The structures of a JSON list of pymatgen structures or of documents holding one (None: not a list)."
+    items = json.loads(path.read_text())
+    if not isinstance(items, list): return None
+    return [(str(i), Structure.from_dict(d['structure'] if 'structure' in d else d)) for i, d in enumerate(items)]
+
+# %% ../nbs/03_structures.ipynb #3c46903b
+def _structures_in_file(path: Path) -> list[tuple[str, Structure]]:
+    "Every structure of the file at `path`, unchecked, named within the file."
+    suffix = path.suffix.lower()
+    if suffix == '.cif': return _cif_blocks(path)
+    if suffix in ASE_SUFFIXES:
+        import ase.io
+        return [(str(i), _from_ase(a, f'{path} frame {i}')) for i, a in enumerate(ase.io.read(path, index=':'))]
+    return (suffix == '.json' and _json_list(path)) or [('0', Structure.from_file(path))]
+
+def _read_file(path: Path) -> list[tuple[str, Structure]]:
+    "`_structures_in_file` with one-line reasons for files that cannot be read, and the parser's notes logged."
     if not path.is_file():
         raise FileNotFoundError(f"no structure file at {path}{_missing_hint(path)}")
     if path.stat().st_size == 0:
@@ -157,15 +176,24 @@ def read_structure(source, allow_overlap: bool = False, name: str | None = None)
     with warnings.catch_warnings(record=True) as caught:       # the parser's notes, as one line each
         warnings.simplefilter('always')
         try:
-            structure = _p1_cif(path) if path.suffix.lower() == '.cif' else None   # a P1 CIF: read as listed
-            if structure is None:
-                structure = Structure.from_file(path)
-                if path.suffix.lower() == '.cif': structure = _in_file_order(structure, path)
+            found = _structures_in_file(path)
+        except MemxInputError: raise
         except Exception as e:
             raise MemxInputError(f"cannot read a crystal structure from {path}: {_why_unreadable(path, e)}") from e
     for note in dict.fromkeys(first_line(w.message) for w in caught):
         log.log(logging.DEBUG if note.startswith(HARMLESS_NOTES) else logging.INFO, '%s: %s', path, note)
-    return check_structure(structure, str(path), allow_overlap)
+    if not found: raise MemxInputError(f"cannot read a crystal structure from {path}: {_why_unreadable(path, ValueError('it holds no structure'))}")
+    return found
+
+# %% ../nbs/03_structures.ipynb #1d5ac51c
+def read_structure(source, allow_overlap: bool = False, name: str | None = None) -> Structure:
+    "A checked pymatgen `Structure` from a file path (its first structure), a `Structure` or an ASE `Atoms` (`name` it in messages)."
+    if isinstance(source, Structure):
+        return check_structure(source, name or 'structure', allow_overlap)
+    if any(c.__name__ == 'Atoms' and c.__module__.startswith('ase') for c in type(source).__mro__):
+        name = name or 'ASE Atoms'
+        return check_structure(_from_ase(source, name), name, allow_overlap)
+    return check_structure(_read_file(Path(source))[0][1], str(source), allow_overlap)
 
 # %% ../nbs/03_structures.ipynb #0e489b49
 def structure_name(item: str | Path) -> str:
@@ -181,3 +209,28 @@ def named_structure(item, allow_overlap: bool = False, label: str | None = None)
     if not Path(item).exists() and str(item) in EXAMPLES:
         return str(item), example_structure(str(item))
     return structure_name(item), read_structure(item, allow_overlap)
+
+# %% ../nbs/03_structures.ipynb #b48042ac
+STRUCTURE_FILES = ('.cif', '.vasp', '.poscar', '.json', '.mson', '.xsf', *ASE_SUFFIXES)   # what a folder's structure files end with
+
+def _is_structure_file(path: Path) -> bool:
+    return path.name.startswith(('POSCAR', 'CONTCAR')) or path.suffix.lower() in STRUCTURE_FILES
+
+def structures_in(item, allow_overlap: bool = False, label: str | None = None) -> Iterator[tuple[str, Structure | Exception]]:
+    "Every structure `item` (a folder, a file of one or several structures, a `Structure`, ASE `Atoms` or an example name) holds: (name, checked structure), or (name, its error) for one of several."
+    path = Path(item) if isinstance(item, (str, Path)) else None
+    if path is not None and path.is_dir():
+        files = sorted(p for p in path.rglob('*') if p.is_file() and _is_structure_file(p))
+        if not files: raise MemxInputError(f'no structure files in the folder {path} (looked for {", ".join(STRUCTURE_FILES)}, POSCAR)')
+        for f in files:
+            try: yield from structures_in(f, allow_overlap)
+            except (MemxInputError, FileNotFoundError) as e: yield structure_name(f), e
+        return
+    if path is None or not path.is_file():
+        yield named_structure(item, allow_overlap, label); return
+    found = _read_file(path)
+    if len(found) == 1:
+        yield structure_name(path), check_structure(found[0][1], str(path), allow_overlap); return
+    for name, s in found:
+        try: yield f'{structure_name(path)}:{name}', check_structure(s, f'{path}:{name}', allow_overlap)
+        except MemxInputError as e: yield f'{structure_name(path)}:{name}', e

@@ -179,3 +179,22 @@ def test_a_dump_of_thousands_streams_in_flat_memory(tmp_path):
     with gzip.open(path, 'rt') as f: text = sum(len(line) for line in f)
     assert (few, all_) == (300, 3000)
     assert all_peak < 0.05 * text and all_peak < few_peak + 0.05 * text, (few_peak, all_peak, text)   # what grows: the names seen
+
+
+@pytest.mark.slow   # a Dask cluster of worker processes, twice
+def test_cli_dataset_of_a_few_files_on_two_workers_and_its_rerun(tmp_path):
+    "Six structure files on two workers: chunks small enough for both (three parts of two), each warning its own `memx:` line, and a rerun that says nothing is left to do."
+    from memx.examples import example_structure
+    names = ['NiO', 'ZnO', 'CuO', 'Co', 'Ni', 'Fe2O3']          # metallic Co and Ni lie outside the training domain
+    for n in names: example_structure(n).to(filename=str(tmp_path/f'{n}.cif'))
+    cmd = ['memx', 'predict', *(tmp_path/f'{n}.cif' for n in names), '--dataset', tmp_path/'ds', '--workers', '2']
+    first = subprocess.run(cmd, capture_output=True, text=True)
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    assert first.stdout.strip() == f"6 structures predicted into {tmp_path/'ds'} (3 new parts, 0 already there)", first.stdout
+    assert len(list((tmp_path/'ds').glob('part-*.parquet'))) == 3
+    assert again.stdout.strip() == f"nothing left to do: 3 parts already written in {tmp_path/'ds'}", again.stdout
+    warned = [line for line in first.stderr.splitlines() if 'outside what the model was trained on' in line]
+    assert sorted(line.split(':')[1].strip() for line in warned) == ['Co', 'Ni'], first.stderr
+    for r in (first, again):
+        assert all(line.startswith('memx: ') for line in r.stderr.splitlines()), r.stderr
