@@ -85,7 +85,12 @@ def _predict(args) -> None:
               f'strongest at {part.energy_eV.values[part.mu.values.argmax()]:.1f} eV' + (f'  [{part.note.iloc[0]}]' if part.note.iloc[0] else ''))
     print(f'spectra written to {output}')
     if plot:
-        plot_predictions(df, plot); print(f'plot written to {plot}')
+        from memx.structures import structures_in
+        shown = df.structure.unique()[:50]          # the plotted crystals, read again for their sites' neighbour counts
+        structures = {n: s for item in args.structures for n, s in structures_in(item, args.allow_overlap)
+                      if n in shown and not isinstance(s, Exception)} if len(shown) < 50 else None
+        written = plot_predictions(df, plot, structures=structures)
+        print(f"plot written to {', '.join(map(str, written)) if isinstance(written, list) else plot}")
 
 # %% ../nbs/32_cli.ipynb #2157b8b5
 def _train(args) -> None:
@@ -146,6 +151,8 @@ def _compare(args) -> int:
     print(f"{table.attrs['measured'][0]} ({table.attrs['element']} K edge) against {len(table)} candidates; "
           f"energy shift {table.attrs['calibration']}")
     print(table[cols].to_string(index=False, float_format=lambda x: f'{x:.3f}'))
+    print('  (score: mean absolute difference of normalised mu, lower is better; e0_diff_eV: computed minus measured '
+          'half-step edge after the shift, which is fitted on the whole window, so not zero even for the reference)')
     for row in table.itertuples():
         if row.note: print(f'  {row.candidate}: {row.note}')
     table.to_csv(output, index=False); print(f'ranking written to {output}')

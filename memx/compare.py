@@ -4,6 +4,7 @@
 
 # %% ../nbs/30_compare.ipynb #e6de9113
 from __future__ import annotations
+import textwrap
 from pathlib import Path
 from typing import Iterable, NamedTuple, TYPE_CHECKING
 import numpy as np
@@ -12,15 +13,15 @@ from .sites import equivalent_sites
 from .readers.feff import read_feff_material, recipe_name
 from .errors import MemxInputError
 from .elements import check_absorber
-from .measured import _need_larch, edge_energy, normalise, pre_edge_peak, read_measured
-from .predictor import Predictor
+from .measured import _need_larch, edge_energy, normalise, pre_edge_peak, read_measured, sample_composition
+from .predictor import Predictor, default_predictor
 from .predict import predict
-from .structures import named_structure
+from .structures import structures_in
 if TYPE_CHECKING: from larch import Group
 
 # %% auto #0
-__all__ = ['RESOLUTION_SI111', 'MIN_COVERAGE', 'Theory', 'model_theories', 'feff_theory', 'broaden', 'Calibration', 'fit_shift',
-           'calibrate', 'compare', 'plot_comparison']
+__all__ = ['RESOLUTION_SI111', 'MIN_COVERAGE', 'CAPTION', 'Theory', 'model_theories', 'feff_theory', 'broaden', 'Calibration',
+           'fit_shift', 'calibrate', 'compare', 'plot_comparison']
 
 # %% ../nbs/30_compare.ipynb #6ef16aee
 class Theory(NamedTuple):
@@ -47,17 +48,18 @@ class Theory(NamedTuple):
 
 # %% ../nbs/30_compare.ipynb #a7867116
 def model_theories(candidates: Iterable, element: str, predictor: Predictor | None = None) -> list[Theory]:
-    "memx's prediction for each candidate (a file, an example name, a pymatgen `Structure` or ASE `Atoms`): the multiplicity-weighted average over its `element` sites."
-    predictor, out = predictor or Predictor.load(), []
+    "memx's prediction for each candidate structure (in a file of one or several, a folder, an example name, a pymatgen `Structure` or ASE `Atoms`): the multiplicity-weighted average over its `element` sites, all in one batched prediction."
+    found = []
     for item in candidates:
-        name, structure = named_structure(item)
-        if element not in {sp.symbol for sp in structure.species}:
-            raise MemxInputError(f'{name} has no {element} site to compare')
-        df = predict(structure, elements=[element], predictor=predictor, progress=False)
-        avg = df[df.site == 'average']
-        out.append(Theory(name, element, avg.energy_eV.to_numpy(), avg.mu.to_numpy(), avg.recipe.iloc[0], structure,
-                          avg.note.iloc[0], float(avg.applicability.iloc[0])))
-    return out
+        for name, structure in structures_in(item):
+            if isinstance(structure, Exception): raise MemxInputError(f'{name}: {structure}')
+            if element not in {sp.symbol for sp in structure.species}:
+                raise MemxInputError(f'{name} has no {element} site to compare')
+            found.append((name, structure))
+    df = predict([s for _, s in found], elements=[element], predictor=predictor or default_predictor(), progress=False)
+    averages = [avg for _, avg in df[df.site == 'average'].groupby('structure', sort=False)]   # one per candidate, in order
+    return [Theory(name, element, avg.energy_eV.to_numpy(), avg.mu.to_numpy(), avg.recipe.iloc[0], structure,
+                   avg.note.iloc[0], float(avg.applicability.iloc[0])) for (name, structure), avg in zip(found, averages)]
 
 # %% ../nbs/30_compare.ipynb #6ac022e7
 def feff_theory(folder, element: str, name: str | None = None) -> Theory:
@@ -118,6 +120,12 @@ def fit_shift(pairs: list[tuple[Group, Theory]], resolution: float = RESOLUTION_
     best = int(np.nanargmin(costs))
     return float(shifts[best]), float(costs[best])
 
+# %% ../nbs/30_compare.ipynb #470f422c
+def _reference_name(measured: Group) -> str:
+    "A reference measurement in words: its sample and its file's stem, e.g. 'Cu (file cu_metal_rt)'."
+    stem = Path(measured.filename).stem if getattr(measured, 'filename', None) else None
+    return measured.label if not stem else f'file {stem}' if stem == measured.label else f'{measured.label} (file {stem})'
+
 # %% ../nbs/30_compare.ipynb #7362fa80
 def calibrate(pairs: list[tuple[Group, Theory]], resolution: float = RESOLUTION_SI111, lorentzian: float = 0.0) -> Calibration:
     "One shift for an element and recipe, fitted on reference pairs (normalised measured spectrum, its computed spectrum)."
@@ -125,7 +133,7 @@ def calibrate(pairs: list[tuple[Group, Theory]], resolution: float = RESOLUTION_
     if len(kinds) != 1: raise MemxInputError(f'a calibration is for one element and recipe; these references mix {sorted(kinds)}')
     (element, recipe), = kinds
     shift, mae = fit_shift(pairs, resolution, lorentzian)
-    return Calibration(element, recipe, round(shift, 2), tuple(f'{m.label} = {t.name}' for m, t in pairs), round(mae, 4))
+    return Calibration(element, recipe, round(shift, 2), tuple(f'{_reference_name(m)} with structure {t.name}' for m, t in pairs), round(mae, 4))
 
 # %% ../nbs/30_compare.ipynb #1e3ae0eb
 def _scores(measured: Group, energy: np.ndarray, mu: np.ndarray, element: str) -> dict:
@@ -152,9 +160,8 @@ def _theories(items, element: str, predictor: Predictor | None) -> list[Theory]:
     "Computed spectra: `Theory` objects as they are, anything else predicted by memx."
     items = list(items)
     if not items: raise MemxInputError('no candidate structures to compare')
-    todo = [x for x in items if not isinstance(x, Theory)]
-    made = iter(model_theories(todo, element, predictor) if todo else [])
-    return [x if isinstance(x, Theory) else next(made) for x in items]
+    if not any(isinstance(x, Theory) for x in items): return model_theories(items, element, predictor)   # one batch
+    return [t for x in items for t in ([x] if isinstance(x, Theory) else model_theories([x], element, predictor))]
 
 # %% ../nbs/30_compare.ipynb #6949cef0
 def _calibration(calibration, shift, element: str, recipe: str, predictor, normalisation: dict, resolution, lorentzian) -> tuple[float, str]:
@@ -191,25 +198,68 @@ def compare(measured, candidates: Iterable, element: str | None = None, calibrat
         rows.append({**row, 'recipe': t.recipe, 'applicability': t.applicability, 'note': t.note})
     table = pd.DataFrame(rows).sort_values('score', ignore_index=True)
     table.insert(0, 'rank', np.arange(1, len(table) + 1))
-    table.attrs.update(measured=(m.label, m.energy, m.flat), curves=curves, calibration=how, element=element)
+    sample = sample_composition(m)
+    table.attrs.update(measured=(m.label, m.energy, m.flat), curves=curves, calibration=how, element=element,
+                       sample=sample.reduced_formula if sample else None,
+                       formulas={t.name: t.structure.composition.reduced_formula for t in theories if t.structure is not None})
     return table
 
+# %% ../nbs/30_compare.ipynb #63f75c49
+def _must_draw(table: pd.DataFrame) -> pd.Series:
+    "Candidates a figure draws whatever its cap: those outside the training domain, and those of the measured sample's formula."
+    outside = table.note.fillna('').str.contains('outside the training domain') | (table.applicability > 1)
+    sample = table.attrs.get('sample')
+    return outside | (table.candidate.map(table.attrs.get('formulas', {})).eq(sample) if sample else False)
+
+def _drawn(table: pd.DataFrame, max_candidates: int | None) -> tuple[list[int], list[int]]:
+    "(rows drawn, rows left out), in rank order: all without a cap, else the best `max_candidates` and those `_must_draw` names."
+    must = _must_draw(table).to_numpy()
+    drawn = [i for i in range(len(table)) if max_candidates is None or i < max_candidates or must[i]]
+    return drawn, [i for i in range(len(table)) if i not in drawn]
+
+# %% ../nbs/30_compare.ipynb #6d3ddd49
+def _candidate_label(row, sample: str | None, formula: str | None) -> str:
+    "Legend text of one candidate: rank, name, score, edge difference, and whether it is outside the training domain or the sample's formula."
+    marks = [m for m, yes in (('outside the training domain', isinstance(row.note, str) and 'outside the training domain' in row.note or row.applicability > 1),
+                              ("the sample's formula", bool(sample) and formula == sample)) if yes]
+    return f'{row.rank}. {row.candidate}: {row.score:.3f}, edge {row.e0_diff_eV:+.1f} eV' + ''.join(f'\n    ({m})' for m in marks)
+
+def _comparison_title(table: pd.DataFrame, width: int = 80) -> str:
+    "The sample, the element and how many candidates, then the energy shift and its reference, wrapped to `width` characters."
+    head = f"{table.attrs['measured'][0]}: {table.attrs['element']} K edge against {len(table)} candidates"
+    return textwrap.fill(head, width) + '\n' + textwrap.fill(f"energy shift {table.attrs['calibration']}", width)
+
 # %% ../nbs/30_compare.ipynb #2435dca6
-def plot_comparison(table: pd.DataFrame, path=None, max_candidates: int = 6):
-    "The measured spectrum with the best `max_candidates` candidates of a `compare` table, and their residuals; saved to `path` if given."
+CAPTION = ('score: mean |computed - measured| of normalised mu (lower is better). edge: the computed edge after the one '
+           'calibrated shift minus the measured sample\'s edge (half step, eV); not a check of the calibration: the shift fits '
+           'the whole window, so it holds the reference\'s own edge offset, the model\'s edge error and, for another '
+           'compound, the chemical shift between the two.')
+
+def plot_comparison(table: pd.DataFrame, path=None, max_candidates: int | None = None):
+    "The measured spectrum with the candidates of a `compare` table and their residuals (all, or the best `max_candidates` and those `_must_draw` names); saved to `path` if given."
     import matplotlib.pyplot as plt
     label, energy, flat = table.attrs['measured']
-    curves = [(name, *table.attrs['curves'][name]) for name in table.candidate[:max_candidates]]
-    lo, hi = min(e[0] for _, e, _ in curves) - 5, max(e[-1] for _, e, _ in curves) + 5
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, height_ratios=[2.2, 1])
+    drawn, left = _drawn(table, max_candidates)
+    rows, formulas = table.iloc[drawn], table.attrs.get('formulas', {})
+    curves = [table.attrs['curves'][name] for name in rows.candidate]
+    lo, hi = min(e[0] for e, _ in curves) - 5, max(e[-1] for e, _ in curves) + 5
+    notes = [textwrap.fill(CAPTION, 150)] + [textwrap.fill(f'{len(left)} of {len(table)} candidates not drawn (max_candidates='
+        f'{max_candidates}): ' + ', '.join(f'{table.candidate.iloc[i]} (rank {table["rank"].iloc[i]})' for i in left), 150)] * bool(left)
+    lines = sum(n.count('\n') + 1 for n in notes)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10.5, 6.2 + 0.13*lines), sharex=True, height_ratios=[2.2, 1])
     seen = (energy >= lo) & (energy <= hi)
-    top.plot(energy[seen], flat[seen], 'k.-', lw=1.5, ms=3, label=f'measured: {label}')
-    for (name, e, mu), score in zip(curves, table.score):
-        line, = top.plot(e, mu, lw=1.2, label=f'{name} ({score:.3f})')
-        bottom.plot(e, mu - np.interp(e, energy, flat), lw=1, color=line.get_color())
+    top.plot(energy[seen], flat[seen], 'k.-', lw=1.5, ms=3, label=textwrap.fill(f'measured: {label}', 40))
+    for k, (row, (e, mu)) in enumerate(zip(rows.itertuples(), curves)):
+        style = dict(color=f'C{k % 10}', ls=('-', '--', ':', '-.')[k // 10 % 4])
+        top.plot(e, mu, lw=1.2, label=_candidate_label(row, table.attrs.get('sample'), formulas.get(row.candidate)), **style)
+        bottom.plot(e, mu - np.interp(e, energy, flat), lw=1, **style)
     bottom.axhline(0, color='k', lw=0.8)
-    top.set(ylabel='normalised mu', title=f"{table.attrs['element']} K edge; shift {table.attrs['calibration']}"[:110])
+    top.set_ylabel('normalised mu'); top.set_title(_comparison_title(table), fontsize=9)
     bottom.set(xlabel='energy (eV)', ylabel='computed - measured', xlim=(lo, hi))
-    top.legend(fontsize=8); fig.tight_layout()
-    if path: fig.savefig(path, dpi=150)
+    top.legend(fontsize=7.5, loc='upper left', bbox_to_anchor=(1.01, 1), title='rank. candidate: score, edge', title_fontsize=7.5)
+    y = 0.01
+    for note, colour in reversed(list(zip(notes, ('0.3', 'firebrick')))):   # the caption in grey, what is left out in red below it
+        fig.text(0.01, y, note, fontsize=7, va='bottom', color=colour); y += 0.13*(note.count('\n') + 1)/fig.get_figheight()
+    fig.tight_layout(rect=(0, y + 0.01, 1, 1))
+    if path: fig.savefig(path, dpi=150, bbox_inches='tight')   # text is wider at 150 dpi than the layout's 100: keep all of it
     return fig

@@ -150,3 +150,18 @@ def test_compare_bad_input_exits_2_with_one_line(tmp_path, request, case, messag
     r = memx('compare', measured, 'CuO', *extra, '-o', tmp_path/'r.csv', '--plot', '')
     assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_predict_plot_of_many_structures_is_split_over_pages_not_cut(tmp_path):
+    "Thirteen structures are more panels than one figure holds: every one is written, on numbered PNG pages, and stderr says so."
+    from PIL import Image
+    from memx.examples import EXAMPLES
+    names = list(EXAMPLES)[:12] + ['Co']          # Co metal, last, lies outside the training domain
+    r = memx('predict', *names, '-o', tmp_path/'p.csv', '--plot', tmp_path/'p.png')
+    assert r.returncode == 0, r.stderr
+    pages = sorted(tmp_path.glob('p-*.png'))
+    assert [p.name for p in pages] == ['p-1.png', 'p-2.png'] and not (tmp_path/'p.png').exists()
+    drawn = [panel.split()[0] for p in pages for panel in Image.open(p).text['Description'].split('; ')]
+    assert drawn == names                             # every structure, once, in order
+    assert 'more than one figure holds (12): written on 2 files' in r.stderr
+    assert f"{tmp_path/'p-1.png'} (NiO to Fe)" in r.stderr and f"{tmp_path/'p-2.png'} (Co)" in r.stderr
