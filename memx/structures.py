@@ -180,7 +180,7 @@ def _read_file(path: Path) -> list[tuple[str, Structure]]:
         except MemxInputError: raise
         except Exception as e:
             raise MemxInputError(f"cannot read a crystal structure from {path}: {_why_unreadable(path, e)}") from e
-    for note in dict.fromkeys(first_line(w.message) for w in caught):
+    for note in dict.fromkeys(first_line(w.message).removeprefix('Issues encountered while parsing CIF: ') for w in caught):   # pymatgen says some twice
         log.log(logging.DEBUG if note.startswith(HARMLESS_NOTES) else logging.INFO, '%s: %s', path, note)
     if not found: raise MemxInputError(f"cannot read a crystal structure from {path}: {_why_unreadable(path, ValueError('it holds no structure'))}")
     return found

@@ -46,7 +46,7 @@ CASES = {   # name: (file name, file content, extra arguments, what the message 
                               'atom 0 (Fe) is 0.600 A from its own periodic image'),
     'no supported absorber': ('nacl.cif', cif(Structure(Lattice.cubic(5.6), ['Na', 'Cl'], [[0, 0, 0], [.5, .5, .5]])), [],
                               f"no supported transition-metal absorber in NaCl (elements: Cl, Na); memx covers the K edges of {', '.join(ABSORBERS)}"),
-    'an element memx does not cover': ('nio.cif', cif(NIO), ['--element', 'La'], 'La is not a supported absorber'),
+    'an element memx does not cover': ('nio.cif', cif(NIO), ['--element', 'La'], "'La' is not a supported absorber"),
     'a site that is not a metal': ('nio.cif', cif(NIO), ['--site', '4'], 'site 4 is O, not a supported absorber'),
     'a site outside the structure': ('nio.cif', cif(NIO), ['--site', '99'], 'site 99 is outside a structure of 8 atoms'),
     'empty file': ('empty.cif', '', [], 'empty.cif is empty'),
