@@ -30,11 +30,12 @@ def _is_structure_file(path: Path) -> bool:
 
 # %% ../nbs/31_screening.ipynb #3acb832b
 def _doc_structure(doc: dict):
-    "The structure a Materials Project document carries (an XAS document: in its `spectrum`), else None."
+    "The structure a document carries (a Materials Project document: in `structure`, an XAS document: in its `spectrum`; a pymatgen structure dict: itself), else None."
+    if 'lattice' in doc and 'sites' in doc: return doc
     return doc.get('structure') or (doc.get('spectrum') or {}).get('structure')
 
 def _doc_name(doc: dict, path: Path, i: int) -> str:
-    return str(doc.get('material_id') or doc.get('task_id') or f'{path.stem}#{i}')
+    return str(doc.get('material_id') or doc.get('task_id') or f'{path.stem}:{i}')   # as `structures_in` names a file's i-th structure
 
 def _documents(path: Path) -> Iterator[tuple[str, object]] | None:
     "(name, Structure) of each document of a Materials Project dump; None if `path` is a single structure."

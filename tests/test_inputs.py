@@ -63,3 +63,12 @@ def test_graph_and_simulate_read_every_block(tmp_path):
         ['three:NiO_NiO', 'three:ZnO_ZnO', 'three:MnO_MnO'], r.stdout + r.stderr
     from memx.simulate import named_structures
     assert list(named_structures([three, 'Cu'])) == ['three:NiO_NiO', 'three:ZnO_ZnO', 'three:MnO_MnO', 'Cu']
+
+
+def test_dataset_reads_a_json_list_of_structures(tmp_path):
+    "A JSON list of pymatgen structures in --dataset: every one predicted, named like predict names them (file:index)."
+    from memx.screening import predict_dataset
+    (tmp_path/'list.json').write_text(json.dumps([example_structure(n).as_dict() for n in ('NiO', 'CuO', 'ZnO')]))
+    done = predict_dataset([tmp_path/'list.json'], tmp_path/'ds', workers=1, processes=False, progress=False)
+    assert done['structures'] == 3 and not done['skipped'], done
+    assert sorted(pd.read_parquet(tmp_path/'ds').structure.unique()) == ['list:0', 'list:1', 'list:2']
