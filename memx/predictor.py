@@ -125,16 +125,6 @@ def infer(self: Predictor, graphs, elements=None, batch_size: int = 1024) -> tup
 
 # %% ../nbs/22_predictor.ipynb #cad399b0
 @patch
-def spectra(self: Predictor, graphs) -> np.ndarray:
-    "Every member's spectra of `graphs` (members, n, points)."
-    return self.infer(graphs)[0]
-
-@patch
-def applicability(self: Predictor, graphs, elements) -> np.ndarray:
-    "Per graph: its distance to the training sites over the element's threshold (above 1: outside the domain); NaN without a domain."
-    return self.infer(graphs, elements)[1]
-
-@patch
 def bounds(self: Predictor, mean: np.ndarray, std: np.ndarray, elements) -> tuple[np.ndarray, np.ndarray]:
     "The calibrated interval (lower, upper) of the card's level around `mean`; NaN for a single network."
     scales = self.card.uncertainty.get('scales')

@@ -14,19 +14,19 @@ from tqdm import tqdm                                  # the text bar: its total
 from tqdm.contrib.logging import logging_redirect_tqdm
 from .parallel import dask_client, run_units
 from .readers.mp import DUMP_SUFFIXES, open_json, is_json_lines, iter_documents
+from .structures import is_structure_file, structure_name
 from .errors import MemxInputError
 
 log = logging.getLogger('memx')
 
 # %% auto #0
-__all__ = ['log', 'STRUCTURE_SUFFIXES', 'COUNT_BYTES', 'LOAD_BYTES', 'structure_sources', 'batched', 'count_structures',
-           'chunk_size', 'predict_chunk', 'predict_dataset']
+__all__ = ['log', 'COUNT_BYTES', 'LOAD_BYTES', 'structure_sources', 'batched', 'count_structures', 'chunk_size', 'predict_chunk',
+           'predict_dataset']
 
 # %% ../nbs/31_screening.ipynb #8170a17b
-STRUCTURE_SUFFIXES = ('.cif', '.vasp', '.json', '.jsonl', '.gz', '.mson')
-
 def _is_structure_file(path: Path) -> bool:
-    return path.name in ('POSCAR', 'CONTCAR') or path.suffix.lower() in STRUCTURE_SUFFIXES
+    "A structure file (`memx.structures.is_structure_file`) or a Materials Project dump."
+    return is_structure_file(path) or path.name.endswith(DUMP_SUFFIXES)
 
 # %% ../nbs/31_screening.ipynb #3acb832b
 def _doc_structure(doc: dict):
@@ -71,7 +71,6 @@ def _paths(item) -> list[Path]:
 
 def structure_sources(inputs: Iterable) -> Iterator[tuple[str, object]]:
     "(name, source) for every structure that files, folders, glob patterns and Materials Project dumps in `inputs` hold, streamed in a fixed order."
-    from memx.structures import structure_name
     for item in inputs:
         for path in _paths(item):
             docs = _documents(path) if path.is_file() else None

@@ -16,7 +16,7 @@ log = logging.getLogger('memx')
 
 # %% auto #0
 __all__ = ['log', 'MIN_GAP', 'HARMLESS_NOTES', 'ASE_SUFFIXES', 'STRUCTURE_FILES', 'closest_pair', 'check_structure',
-           'read_structure', 'structure_name', 'named_structure', 'structures_in']
+           'read_structure', 'structure_name', 'named_structure', 'is_structure_file', 'structures_in']
 
 # %% ../nbs/03_structures.ipynb #68b63074
 def _check_cell(structure: Structure, name: str) -> None:
@@ -213,14 +213,15 @@ def named_structure(item, allow_overlap: bool = False, label: str | None = None)
 # %% ../nbs/03_structures.ipynb #b48042ac
 STRUCTURE_FILES = ('.cif', '.vasp', '.poscar', '.json', '.mson', '.xsf', *ASE_SUFFIXES)   # what a folder's structure files end with
 
-def _is_structure_file(path: Path) -> bool:
+def is_structure_file(path: Path) -> bool:
+    "Whether a folder's file is one memx reads as structures (by its name)."
     return path.name.startswith(('POSCAR', 'CONTCAR')) or path.suffix.lower() in STRUCTURE_FILES
 
 def structures_in(item, allow_overlap: bool = False, label: str | None = None) -> Iterator[tuple[str, Structure | Exception]]:
     "Every structure `item` (a folder, a file of one or several structures, a `Structure`, ASE `Atoms` or an example name) holds: (name, checked structure), or (name, its error) for one of several."
     path = Path(item) if isinstance(item, (str, Path)) else None
     if path is not None and path.is_dir():
-        files = sorted(p for p in path.rglob('*') if p.is_file() and _is_structure_file(p))
+        files = sorted(p for p in path.rglob('*') if p.is_file() and is_structure_file(p))
         if not files: raise MemxInputError(f'no structure files in the folder {path} (looked for {", ".join(STRUCTURE_FILES)}, POSCAR)')
         for f in files:
             try: yield from structures_in(f, allow_overlap)
