@@ -89,7 +89,7 @@ def read_measured(path, element: str | None = None, group: str | None = None) ->
 def sample_composition(spectrum: Group):
     "The measured sample's pymatgen `Composition`: from the file's formula, else the first word of its label; None if neither parses."
     from pymatgen.core import Composition
-    for text in (spectrum.formula, *(spectrum.label or '').split()[:1]):
+    for text in (getattr(spectrum, 'formula', None), *(getattr(spectrum, 'label', None) or '').split()[:1]):
         try:
             if text and (c := Composition(text)).num_atoms > 0: return c
         except (ValueError, KeyError, IndexError):
