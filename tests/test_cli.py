@@ -122,15 +122,120 @@ def test_train_an_ensemble_gives_intervals(tmp_path, toy_tree):
 
 
 def test_compare_ranks_candidates_against_a_measured_spectrum(tmp_path, shared_path):
-    "memx compare as the README shows it: a measured Cu spectrum, three candidates, the copper foil as calibration."
+    "memx compare as the README shows it: a measured Cu spectrum, three candidates, the copper foil as the one reference."
     cu = shared_path('experiment', 'Cu')
     r = memx('compare', cu/'CuO_tenorite_13K_01.xdi', 'CuO', 'Cu', 'CuS', '--calibration', f"{cu/'cu_metal_rt.xdi'}=Cu",
              '-o', tmp_path/'rank.csv', '--plot', tmp_path/'rank.png')
     assert r.returncode == 0, r.stderr
     table = pd.read_csv(tmp_path/'rank.csv')
     assert sorted(table.candidate) == ['Cu', 'CuO', 'CuS'] and list(table['rank']) == [1, 2, 3]
-    assert table.score.is_monotonic_increasing and table.shift_eV.nunique() == 1
-    assert 'fitted on Cu' in r.stdout and (tmp_path/'rank.png').stat().st_size > 10_000
+    assert {'score', 'mae', 'shape', 'shift_eV', 'aligned_shift_eV', 'edge_diff_eV', 'valence', 'valence_source',
+            'applicability', 'outside', 'score_spread'} <= set(table.columns)
+    assert not {'pearson', 'e0_diff_eV'} & set(table.columns)               # the old method's columns are gone
+    inside = table[~table.outside]                                          # inside the training domain first, by score
+    assert list(inside.index) == list(range(len(inside))) and inside.score.is_monotonic_increasing
+    assert dict(zip(table.candidate, table.valence)) == {'Cu': 0, 'CuO': 2, 'CuS': 2}
+    out = r.stdout.splitlines()
+    transform = next(line for line in out if line.strip().startswith('transform:'))
+    assert 'per valence unit' in transform and 'fitted on Cu (file cu_metal_rt) = Cu' in transform
+    assert any('reliability unknown: the calibration has fewer than two Cu reference structures' in line for line in out)
+    assert any(line.strip().startswith(('separated:', 'a toss-up:')) for line in out)
+    assert any(line.strip().startswith('pre-edge ') for line in out)
+    assert (tmp_path/'rank.png').stat().st_size > 10_000
+
+
+@pytest.fixture(scope='module')
+def fe_calibration(tmp_path_factory, shared_path):
+    "`memx calibrate` on three Fe references measured together (metal, hematite, magnetite): (its run, the file)."
+    fe, path = shared_path('experiment', 'Fe'), tmp_path_factory.mktemp('cal')/'fe-cal.json'
+    r = memx('calibrate', f"{fe/'Fe_metal_rt_01.xdi'}=Fe", f"{fe/'Fe2O3_rt_01.xdi'}=Fe2O3", f"{fe/'Fe3O4_rt_01.xdi'}=Fe3O4",
+             '-o', path)
+    assert r.returncode == 0, r.stderr
+    return r, path
+
+
+def test_calibrate_writes_a_file_that_compare_uses(tmp_path, shared_path, fe_calibration):
+    "Calibrate once on references, then rank a sample with the saved file: the shift follows each candidate's valence."
+    from memx.transform import Calibration
+    r, path = fe_calibration
+    assert f'calibration written to {path}' in r.stdout and 'per valence unit' in r.stdout
+    assert '(file Fe2O3_rt_01) = Fe2O3: valence +3.00 (bond valence)' in r.stdout
+    assert '(file Fe_metal_rt_01) = Fe: valence +0.00 (element)' in r.stdout
+    assert 'Fe: ' in r.stdout and 'references ranked their own structure first among 3' in r.stdout
+    cal = Calibration.load(path)
+    assert cal.elements() == ['Fe'] and len(cal.references) == 3 and set(cal.reliability) == {'Fe'}
+    law = next(iter(cal.transforms.values()))
+    assert law.slope > 0                                   # an oxidised iron's edge lies higher: the shift grows with valence
+    c = memx('compare', shared_path('experiment', 'Fe', 'FeO_rt_01.xdi'), 'FeO', 'Fe', 'Fe2O3', '--calibration', path,
+             '-o', tmp_path/'rank.csv', '--plot', '')
+    assert c.returncode == 0, c.stderr
+    table = pd.read_csv(tmp_path/'rank.csv')
+    assert sorted(table.candidate) == ['Fe', 'Fe2O3', 'FeO'] and list(table['rank']) == [1, 2, 3]
+    assert np.allclose(table.shift_eV, law.offset + law.slope*table.valence)   # the saved law, at each candidate's valence
+    assert table.shift_eV.nunique() == 3
+    assert 'transform:' in c.stdout and 'fitted on Fe metal' in c.stdout
+    assert "Fe rankings on the calibration's references:" in c.stdout
+    assert f"ranking written to {tmp_path/'rank.csv'}" in c.stdout and not list(tmp_path.glob('*mixture*'))
+
+
+def test_compare_mixture_writes_its_table_beside_the_ranking(tmp_path, shared_path, fe_calibration):
+    _, path = fe_calibration
+    r = memx('compare', shared_path('experiment', 'Fe', 'Fe3O4_rt_01.xdi'), 'FeO', 'Fe2O3', 'Fe', '--calibration', path,
+             '--mixture', '-o', tmp_path/'rank.csv', '--plot', '')
+    assert r.returncode == 0, r.stderr
+    mix = pd.read_csv(tmp_path/'rank-mixture.csv')
+    assert list(mix.columns) == ['candidate', 'fraction', 'fraction_err', 'weight']
+    assert 1 <= len(mix) <= 3 and set(mix.candidate) <= {'FeO', 'Fe2O3', 'Fe'} and abs(mix.fraction.sum() - 1) < 1e-9
+    assert (mix.fraction > 0).all() and (mix.fraction_err >= 0).all()
+    line = next(line for line in r.stdout.splitlines() if line.startswith('mixture of '))
+    assert line.startswith(f'mixture of {len(mix)}: {mix.candidate[0]} ') and 'alone' in line
+    assert f"mixture written to {tmp_path/'rank-mixture.csv'}" in r.stdout
+
+
+@pytest.fixture(scope='module')
+def cu_calibration(tmp_path_factory, shared_path):
+    "A calibration on two Cu references (another element, and the Cu model's recipe)."
+    cu, path = shared_path('experiment', 'Cu'), tmp_path_factory.mktemp('cal')/'cu-cal.json'
+    r = memx('calibrate', f"{cu/'cu_metal_rt.xdi'}=Cu", f"{cu/'CuO_tenorite_13K_01.xdi'}=CuO", '-o', path)
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+@pytest.mark.parametrize('case, message', [
+    ('another element', 'the calibration has no Fe reference and none in the recipe'),
+    ('missing file', 'no calibration file at'),
+    ('not a calibration', 'not a memx calibration file'),
+    ('file and pairs', '--calibration takes one calibration file, or MEASURED=STRUCTURE pairs, not both'),
+    ('mixture of one', 'a mixture needs at least two components'),
+    ('calibrate a file', 'memx calibrate takes MEASURED=STRUCTURE pairs'),
+    ('calibrate a missing reference', 'no measured spectrum at'),
+])
+def test_calibration_bad_input_exits_2_with_one_line(tmp_path, request, shared_path, case, message):
+    fe = shared_path('experiment', 'Fe')
+    sample, calibration = fe/'FeO_rt_01.xdi', tmp_path/'none.json'
+    if case == 'another element': calibration = request.getfixturevalue('cu_calibration')
+    elif case == 'not a calibration': calibration.write_text('{"a": 1}')
+    elif case == 'mixture of one': calibration = request.getfixturevalue('fe_calibration')[1]
+    if case.startswith('calibrate'):
+        refs = [tmp_path/'cal.json'] if case == 'calibrate a file' else [f"{tmp_path/'none.xdi'}=Fe"]
+        r = memx('calibrate', *refs, '-o', tmp_path/'out.json')
+        assert not (tmp_path/'out.json').exists()
+    else:
+        extra = [f"{fe/'Fe_foil.xdi'}=Fe"] if case == 'file and pairs' else []
+        extra += ['--mixture', '1'] if case == 'mixture of one' else []
+        r = memx('compare', sample, 'FeO', 'Fe', '--calibration', calibration, *extra, '-o', tmp_path/'r.csv', '--plot', '')
+    assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path/'r-mixture.csv').exists()
+
+
+def test_calibrate_reference_without_a_structure_is_a_usage_error(tmp_path):
+    "A reference must name its structure: argparse refuses a bare file (exit 2, its usage, then one error line)."
+    r = memx('calibrate', tmp_path/'foo.xdi', '-o', tmp_path/'x.json')
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith('memx calibrate: error: argument REF=STRUCTURE:') and 'expected MEASURED=STRUCTURE' in last
+    assert r.stderr.startswith('usage: memx calibrate') and not (tmp_path/'x.json').exists()
 
 
 @pytest.mark.parametrize('case, message', [
