@@ -189,3 +189,27 @@ def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int
     print(f'{len(test)} {part} spectra analysed:', dict(Counter(r.element for r in records).most_common()))
     predictor.model.eval()
     return predictor, records, test
+
+
+VERDICTS = ('reproduced', 'not reproduced', 'not distinguishable', 'beyond the paper')
+
+
+def verdict_file(chapter: str, quick: bool, results_dir=None) -> Path:
+    "Where `chapter` records its verdicts for the book's verdict page: `verdict.json` in its results folder."
+    return Path(results_dir or f"../{'_cache' if quick else 'results'}/{chapter}")/'verdict.json'
+
+
+def record_verdict(chapter: str, quick: bool, results_dir=None, *, experiment: str, paper: str, memx: str,
+                   verdict: str) -> dict:
+    """Record one row of the verdict page: the `experiment` (e.g. 'test MAE of the mixed model'), what the `paper`
+    reported and what `memx` measured (both as short text, the latter printed by the code that measured it), and the
+    computed `verdict`, one of `VERDICTS`. A chapter may record several experiments; recording one again replaces
+    it. The rows land in `verdict_file(chapter, quick, results_dir)` with the setting that produced them."""
+    assert verdict in VERDICTS, f'verdict {verdict!r} is not one of {VERDICTS}'
+    path = verdict_file(chapter, quick, results_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = json.loads(path.read_text())['rows'] if path.exists() else []
+    row = {'experiment': experiment, 'paper': paper, 'memx': memx, 'verdict': verdict}
+    rows = [r for r in rows if r['experiment'] != experiment] + [row]
+    path.write_text(json.dumps({'chapter': chapter, 'setting': 'quick' if quick else 'full', 'rows': rows}, indent=1))
+    return row
