@@ -148,6 +148,8 @@ def _energy_scale_arg(args):
     return files[0] if files else args.calibration
 
 def _compare(args) -> int:
+    if args.mixture and args.mixture < 2:   # said before any work is done, not after the ranking is written
+        raise MemxInputError(f'a mixture needs at least two components (--mixture {args.mixture})')
     from memx.compare import RESOLUTION_SI111, compare, plot_comparison
     from memx.predictor import Predictor
     norm = {k: getattr(args, k) for k in ('e0', 'pre1', 'pre2', 'norm1', 'norm2', 'nnorm') if getattr(args, k) is not None}

@@ -226,7 +226,7 @@ def test_calibration_bad_input_exits_2_with_one_line(tmp_path, request, shared_p
         r = memx('compare', sample, 'FeO', 'Fe', '--calibration', calibration, *extra, '-o', tmp_path/'r.csv', '--plot', '')
     assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert not (tmp_path/'r-mixture.csv').exists()
+    assert not (tmp_path/'r-mixture.csv').exists() and not (tmp_path/'r.csv').exists()   # refused before any work
 
 
 def test_calibrate_reference_without_a_structure_is_a_usage_error(tmp_path):
