@@ -153,7 +153,6 @@ def main(argv=None) -> int:
     staged, site, html = folders(args.build_dir.resolve())
     stage_book(staged)
     log_path = staged/'executed.json'
-    log = json.loads(log_path.read_text()) if log_path.exists() else {}
     for name in todo:
         print(f'executing {name} ({args.setting}) ...', flush=True)
         try:
@@ -162,6 +161,7 @@ def main(argv=None) -> int:
             print(f'{name} failed; the executed notebook with the error is {staged/"chapters"/name}.ipynb', file=sys.stderr)
             print(str(e)[-3000:], file=sys.stderr)
             return 1
+        log = json.loads(log_path.read_text()) if log_path.exists() else {}  # read late: builds may run side by side
         log[name] = {'setting': args.setting, 'seconds': round(seconds, 1), 'date': time.strftime('%Y-%m-%d %H:%M')}
         print(f'  {name}: {seconds:.0f} s', flush=True)
         log_path.write_text(json.dumps(log, indent=1))
