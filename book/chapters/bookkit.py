@@ -92,6 +92,16 @@ def names(items, none: str = 'none') -> str:
     return ', '.join(items) if items else none
 
 
+def ranked(values, low: str = 'closest', high: str = 'farthest', fmt: str = '{:.3f}', none: str = 'none') -> str:
+    """`values` (label -> number, e.g. a table's median MAE per class) in words from the lowest to the highest, the
+    lowest marked `low` and the highest `high`: 'metal 0.063 (closest), sulfide 0.065, oxide 0.154 (farthest)'. A
+    reading that names its groups through this follows the table's own order and cannot contradict it."""
+    s = pd.Series(values, dtype=float).dropna().sort_values(kind='stable')
+    words = [f'{k} {fmt.format(v)}' for k, v in s.items()]
+    if len(words) > 1: words[0], words[-1] = f'{words[0]} ({low})', f'{words[-1]} ({high})'
+    return ', '.join(words) if words else none
+
+
 def plain(value):
     "`value` as a plain Python value (numpy scalars to int, float, bool or str), so that `{glue:text}` can format it."
     return value.item() if isinstance(value, np.generic) else value
