@@ -4,6 +4,9 @@
     python book/build.py --full --only 03        # one chapter in the full setting, the others as last staged
     python book/build.py --quick --no-execute    # rebuild the site from the chapters staged before
 
+Chapters run in reading order, except those of `RUN_LAST` (the verdict page, listed first), which read what the others
+record and so run after them; `--only 00` runs the verdict page alone, on the verdicts last recorded.
+
 Sources in `book/chapters/` are never written to: each chapter is executed into a staging copy of the book in
 `book/_build/staged/`, which jupyter-book turns into `book/_build/site/_build/html/` (`--build-dir` moves both). Long results (trained
 weights, tables) are cached by the chapters themselves under `<results>/<chapter>/<key of the settings>/`:
@@ -39,6 +42,26 @@ def toc_files(toc: Path = BOOK/'_toc.yml') -> list[str]:
 def chapters() -> list[str]:
     "Chapter names (e.g. '03_training') in reading order: the notebooks the table of contents lists."
     return [Path(f).name for f in toc_files() if f.startswith('chapters/')]
+
+
+RUN_LAST = ('00_verdict',)   # chapters that read what the others record (their verdicts): executed after them
+
+
+def execution_order(names: list[str]) -> list[str]:
+    "The order in which `names` are executed: reading order, except that the chapters of `RUN_LAST` come last, wherever the table of contents lists them."
+    return [n for n in names if n not in RUN_LAST] + [n for n in names if n in RUN_LAST]
+
+
+def chapter_numbers(toc: Path = BOOK/'_toc.yml') -> dict[str, int | None]:
+    "Each chapter's number as Sphinx gives it (numbers run on across the numbered parts: `use_multitoc_numbering`); None in an unnumbered part."
+    import yaml
+    out, k = {}, 0
+    for part in yaml.safe_load(toc.read_text()).get('parts', []):
+        for entry in part.get('chapters', []):
+            if part.get('numbered'): k += 1
+            if entry.get('file', '').startswith('chapters/'):
+                out[Path(entry['file']).name] = k if part.get('numbered') else None
+    return out
 
 
 def pick(names: list[str], only: list[str] | None) -> list[str]:
@@ -146,7 +169,7 @@ def main(argv=None) -> int:
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'NUMBA_NUM_THREADS'):
         os.environ[var] = str(args.threads)  # the chapter kernels inherit this environment
     names = chapters()
-    todo = [] if args.no_execute else pick(names, args.only)
+    todo = [] if args.no_execute else execution_order(pick(names, args.only))
     missing = [n for n in (names if not args.no_site else todo) if not (BOOK/'chapters'/f'{n}.ipynb').is_file()]
     if missing: sys.exit(f'_toc.yml lists chapters without a notebook in book/chapters: {missing}')
     results = (args.results or RESULTS[args.setting]).resolve()

@@ -3,7 +3,7 @@ the few readings that turn numbers into words (a paired interval, a compound's c
 into the page's markdown, where a chapter caches its results, the two network sizes it trains, subsets of graph
 sets, the recipe bridge of the shared data, and the test spectra of a trained model."""
 from __future__ import annotations
-import hashlib, importlib, json, logging, os, warnings
+import hashlib, importlib, json, logging, os, re, warnings
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -167,8 +167,9 @@ def bridge_materials(root=None) -> dict[str, list[str]]:
     """The shared data's recipe bridge: crystals with a site in `feff-family` (FEFF 10) that `feff-cu` or
     `feff-omnixas` (FEFF 9) also computed, per FEFF 9 source (read from folder names and the table's first columns)."""
     root = Path(root or shared_data_dir())
-    family = {(m.name, int(d.name.split('_')[0]), d.name.split('_')[1]) for m in (root/'feff-family').iterdir()
-              if (m/'FEFF-XANES').is_dir() for d in (m/'FEFF-XANES').iterdir()}
+    site = re.compile(r'(\d+)_([A-Z][a-z]?)')   # a site folder, <NNN>_<El>; any other file or folder there is not a site
+    family = {(m.name, int(s[1]), s[2]) for m in (root/'feff-family').iterdir() if (m/'FEFF-XANES').is_dir()
+              for d in (m/'FEFF-XANES').iterdir() if d.is_dir() and (s := site.fullmatch(d.name))}
     omni = pd.read_csv(root/'feff-omnixas'/'spectra.csv', usecols=['material', 'site', 'element'])
     in_omni = set(zip(omni.material.astype(str), omni.site.astype(int), omni.element))
     return {'feff-cu': sorted({m for m, _, el in family if el == 'Cu' and (root/'feff-cu'/m).is_dir()}),
