@@ -129,6 +129,17 @@ MODELS = {'small': ModelConfig(conv_widths=(128, 128, 128), head_width=64, dense
           'paper': ModelConfig()}                                                                      # full setting
 
 
+def network_words(widths: str, epochs=None) -> str:
+    """The network `MODELS[widths]` in words from its own widths (and `epochs`, a number or text, if given), for a
+    chapter to say what its setting trains: 'the small-width network (graph convolutions 128, 128, 128; 3-head
+    attention, 64 per head; dense 128, 128), 40 epochs'."""
+    c = MODELS[widths]
+    words = (f"the {widths}-width network (graph convolutions "
+             f"{', '.join(map(str, c.conv_widths))}; {c.heads}-head attention, {c.head_width} per head; dense "
+             f"{', '.join(map(str, c.dense_widths))})")
+    return words + (f', {epochs} epochs' if epochs is not None else '')
+
+
 def results_store(chapter: str, settings: dict, quick: bool, results_dir=None) -> Path:
     "The cache folder of `chapter` for these `settings` (keyed by them), with a settings.json; prints the setting."
     key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
