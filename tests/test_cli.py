@@ -144,6 +144,16 @@ def test_compare_ranks_candidates_against_a_measured_spectrum(tmp_path, shared_p
     assert (tmp_path/'rank.png').stat().st_size > 10_000
 
 
+def test_compare_says_each_warning_once(tmp_path, shared_path):
+    "Ni metal, outside the training domain, is both the reference and a candidate: predicted twice, its warning said once."
+    ni = shared_path('experiment', 'Ni')
+    r = memx('compare', ni/'NiOH2_rt_01.xdi', 'NiO', 'Ni', '--calibration', f"{ni/'Ni_metal_rt_01.xdi'}=Ni",
+             '-o', tmp_path/'rank.csv', '--plot', '')
+    assert r.returncode == 0, r.stderr
+    said = [line for line in r.stderr.splitlines() if 'lies outside what the model was trained on' in line]
+    assert len(said) == 1, r.stderr
+
+
 @pytest.fixture(scope='module')
 def fe_calibration(tmp_path_factory, shared_path):
     "`memx calibrate` on three Fe references measured together (metal, hematite, magnetite): (its run, the file)."
