@@ -367,12 +367,12 @@ class _SaidOnce(logging.Filter):
 
 @contextmanager
 def _warnings_once():
-    "Within the block, the handlers of the root logger say each distinct warning once."
-    once, handlers = _SaidOnce(), list(logging.getLogger().handlers)
-    for h in handlers: h.addFilter(once)
+    "Within the block, each handler of the root logger says each distinct warning once (a filter of its own each)."
+    filters = [(h, _SaidOnce()) for h in logging.getLogger().handlers]
+    for h, once in filters: h.addFilter(once)
     try: yield
     finally:
-        for h in handlers: h.removeFilter(once)
+        for h, once in filters: h.removeFilter(once)
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `memx` console script."
