@@ -26,7 +26,9 @@ for _module, _category, _message in QUIET:
     warnings.filterwarnings('ignore', message=_message, category=getattr(importlib.import_module(_module), _category))
 
 from memx.readers import read_spectra
-from memx.shared import held_out_records, shared_data_dir
+from memx.shared import held_out_records, shared_data_dir, SHARED_SOURCES
+from memx.readers.feff import read_feff_material
+from memx.evaluate import edge_position
 from memx.graphs import GraphSet, cached_graph_set
 from memx.model import MemXanes, ModelConfig
 from memx.predictor import Predictor
@@ -186,6 +188,20 @@ def bridge_materials(root=None) -> dict[str, list[str]]:
     return {'feff-cu': sorted({m for m, _, el in family if el == 'Cu' and (root/'feff-cu'/m).is_dir()}),
             'feff-omnixas': sorted({m for m, s, el in family if (m, s, el) in in_omni})}
 
+
+
+def bridge_edge_gaps(root=None) -> pd.DataFrame:
+    """The two recipes' energy scales on the bridge: per site computed both ways (element, material, site), the FEFF 9
+    SCF edge minus the FEFF 10 no-SCF edge in eV (`gap_eV`; NaN where an edge cannot be located)."""
+    root = Path(root or shared_data_dir())
+    bridge = bridge_materials(root)
+    f10 = {(r.material, r.site, r.element): r for m in bridge['feff-cu'] + bridge['feff-omnixas']
+           for r in read_feff_material(root/'feff-family'/m)}
+    f9 = [r for m in bridge['feff-cu'] for r in read_feff_material(root/'feff-cu'/m)] + read_spectra(
+        root/'feff-omnixas', progress=False, materials=bridge['feff-omnixas'], **SHARED_SOURCES['feff-omnixas'])[0]
+    return pd.DataFrame([{'element': r.element, 'material': r.material, 'site': r.site,
+                          'gap_eV': edge_position(r.mu, r.energies)[0] - edge_position(f10[k].mu, f10[k].energies)[0]}
+                         for r in f9 if (k := (r.material, r.site, r.element)) in f10])
 
 def model_test_set(model_path=None, data_dirs=None, max_test: int = 0, seed: int = 0, part: str = 'test',
                    predictor: Predictor | None = None):
