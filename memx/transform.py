@@ -14,12 +14,14 @@ from .errors import MemxInputError
 from .measured import edge_energy
 
 # %% auto #0
-__all__ = ['VALENCE_SOURCES', 'GRID_STEP', 'ARCTAN_WIDTH', 'FWHM_PER_SIGMA', 'MIN_COVERAGE', 'BOUNDS', 'MIN_SPREAD',
-           'DEFAULT_SPREAD', 'formal_valence', 'Transform', 'misfit', 'Reference', 'k_edge', 'Calibration', 'shift_law',
-           'fit_transforms']
+__all__ = ['VALENCE_SOURCES', 'ANIONS', 'BOND_TOLERANCE', 'GRID_STEP', 'ARCTAN_WIDTH', 'FWHM_PER_SIGMA', 'MIN_COVERAGE', 'BOUNDS',
+           'MIN_SPREAD', 'DEFAULT_SPREAD', 'formal_valence', 'Transform', 'misfit', 'Reference', 'k_edge',
+           'Calibration', 'shift_law', 'fit_transforms']
 
 # %% ../nbs/30_transform.ipynb #81c7fe77
-VALENCE_SOURCES = ('element', 'bond valence', 'composition guess', 'unassigned')
+VALENCE_SOURCES = ('element', 'anion pairs', 'bond valence', 'composition guess', 'unassigned')
+ANIONS = ('O', 'S', 'Se', 'Te', 'N', 'P', 'As', 'F', 'Cl', 'Br', 'I')
+BOND_TOLERANCE = 1.15   # two like anions closer than this times twice their covalent radius are bonded (S-S in pyrite, O-O in a peroxide)
 
 _VALENCES: dict[tuple, tuple[float, str]] = {}   # formal_valence's answers, by structure and element
 
@@ -27,6 +29,22 @@ def _structure_key(structure, element: str) -> tuple:
     "A hashable fingerprint of a structure (lattice, species, fractional coordinates) and an element."
     return (element, tuple(structure.lattice.parameters), tuple(str(sp) for sp in structure.species),
             structure.frac_coords.round(5).tobytes())
+
+def _paired_anion_valence(structure, element: str) -> float | None:
+    "`element`'s mean valence by charge balance when like anions bond to each other (each bond takes one charge off both), the other cations at their commonest positive state; None when no anions pair."
+    from pymatgen.analysis.molecule_structure_comparator import CovalentRadius
+    from pymatgen.core import Element
+    anion_charge, paired = 0.0, False
+    for site in structure:
+        symbol = site.specie.symbol
+        if symbol not in ANIONS: continue
+        bonds = sum(nb.specie.symbol == symbol for nb in structure.get_neighbors(site, BOND_TOLERANCE*2*CovalentRadius.radius[symbol]))
+        paired |= bonds > 0
+        anion_charge += min(Element(symbol).common_oxidation_states) + bonds
+    if not paired: return None
+    others = sum(max(Element(s.specie.symbol).common_oxidation_states) for s in structure
+                 if s.specie.symbol not in ANIONS and s.specie.symbol != element)
+    return -(anion_charge + others)/sum(s.specie.symbol == element for s in structure)
 
 def formal_valence(structure, element: str) -> tuple[float, str]:
     "(mean formal oxidation state of `element`'s sites, how it was found: one of `VALENCE_SOURCES`); NaN when unassigned."
@@ -36,6 +54,9 @@ def formal_valence(structure, element: str) -> tuple[float, str]:
     if len(symbols) == 1: return 0.0, 'element'
     key = _structure_key(structure, element)
     if key in _VALENCES: return _VALENCES[key]
+    if (paired := _paired_anion_valence(structure, element)) is not None:
+        _VALENCES[key] = paired, 'anion pairs'
+        return _VALENCES[key]
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         try:

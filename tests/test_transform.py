@@ -40,6 +40,14 @@ def test_formal_valence_and_its_fallbacks():
     assert formal_valence(intermetallic, 'Fe')[1] in ('composition guess', 'unassigned')
 
 
+def test_bonded_anion_pairs_take_one_charge_off_each():
+    "Pyrite is Fe2+ with S2 pairs (bond valences alone say Fe4+), a peroxide's O2 pair likewise; a carbonate's O-O is no bond."
+    assert formal_valence(example_structure('FeS2'), 'Fe') == (2.0, 'anion pairs')
+    peroxide = Structure(Lattice.cubic(4.0), ['Zn', 'O', 'O'], [[0, 0, 0], [.5, .5, .5 - .185], [.5, .5, .5 + .185]])   # O-O 1.48 A
+    assert formal_valence(peroxide, 'Zn') == (2.0, 'anion pairs')
+    assert formal_valence(example_structure('FeCO3'), 'Fe') == (2.0, 'bond valence')
+
+
 def test_a_candidate_outside_the_training_domain_ranks_after_those_inside(iron):
     "The measurement is the metal's own spectrum: the metal fits best, but flagged outside the domain it ranks last."
     metal, oxide = iron[0], iron[2]
