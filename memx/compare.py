@@ -18,7 +18,7 @@ from .measured import _need_larch, edge_energy, normalise, pre_edge_peak, read_m
 from .predictor import Predictor, default_predictor
 from .predict import predict
 from .structures import structures_in
-from .transform import Calibration, Transform, fit_transforms, formal_valence, misfit, shift_law
+from .transform import Calibration, Transform, _structure_key, fit_transforms, formal_valence, misfit, shift_law
 if TYPE_CHECKING: from larch import Group
 
 # %% auto #0
@@ -96,9 +96,19 @@ def _as_measured(spectrum, element: str | None, normalisation: dict) -> Group:
     if element and spectrum.element != element: raise MemxInputError(f'{spectrum.label} is a {spectrum.element} K-edge spectrum, not {element}')
     return spectrum
 
-def _theories(items, element: str, predictor: Predictor | None) -> list[Theory]:
-    "Computed spectra: `Theory` objects as they are, anything else predicted by memx."
-    items = list(items)
+def _known(item, element: str, known: dict):
+    "The `known` theory (keys: `_structure_key`) of `item`'s one structure, under `item`'s name; else `item` itself."
+    if not known: return item
+    found = list(structures_in(item))
+    if len(found) != 1 or isinstance(found[0][1], Exception): return item
+    (name, structure), = found
+    t = known.get(_structure_key(structure, element))
+    return item if t is None else t._replace(name=name)
+
+def _theories(items, element: str, predictor: Predictor | None, known: Iterable[Theory] = ()) -> list[Theory]:
+    "Computed spectra: `Theory` objects as they are, a `known` theory for an item of its one structure, anything else predicted by memx."
+    known = {_structure_key(t.structure, t.element): t for t in known if t.structure is not None}
+    items = [x if isinstance(x, Theory) else _known(x, element, known) for x in items]
     if not items: raise MemxInputError('no candidate structures to compare')
     if not any(isinstance(x, Theory) for x in items): return model_theories(items, element, predictor)   # one batch
     return [t for x in items for t in ([x] if isinstance(x, Theory) else model_theories([x], element, predictor))]
@@ -170,14 +180,15 @@ def _reliability(cal: Calibration, measured: list, theories: list, broadened: li
 
 # %% ../nbs/31_compare.ipynb #2b2bce86
 def calibrate(pairs: list, predictor: Predictor | None = None, resolution: float = RESOLUTION_SI111, lorentzian: float = 0.0,
-              base: Calibration | None = None, **normalisation) -> Calibration:
-    "A `Calibration` fitted on reference pairs (measured spectrum, its structure or `Theory`), with each element's leave-one-out reliability."
+              base: Calibration | None = None, known: Iterable[Theory] = (), **normalisation) -> Calibration:
+    "A `Calibration` fitted on reference pairs (measured spectrum, its structure or `Theory`), with each element's leave-one-out reliability; `known`: theories to reuse for their structures."
+    known = list(known)
     if not pairs: raise MemxInputError('a calibration needs at least one reference: a measured spectrum with its structure')
     measured = [_as_measured(m, None, normalisation) for m, _ in pairs]
     theories = [None]*len(pairs)
     for el in sorted({m.element for m in measured}):      # one batched prediction per element
         mine = [i for i, m in enumerate(measured) if m.element == el]
-        for i, t in zip(mine, _theories([pairs[i][1] for i in mine], el, predictor)): theories[i] = t
+        for i, t in zip(mine, _theories([pairs[i][1] for i in mine], el, predictor, known)): theories[i] = t
     names = [(_reference_name(m), t.name) for m, t in zip(measured, theories)]
     broadened = [broaden(t.energy, t.mu, resolution, lorentzian) for t in theories]
     cal = fit_transforms(list(zip(measured, theories)), names, broadened, base)
@@ -188,15 +199,16 @@ def calibrate(pairs: list, predictor: Predictor | None = None, resolution: float
 # %% ../nbs/31_compare.ipynb #6251baed
 MAX_NAMED = 3   # references named in a ranking's description; more are counted
 
-def _energy_scale(calibration, shift, element: str, recipe: str, predictor, normalisation: dict, resolution, lorentzian) -> tuple[Transform, str, dict | None]:
-    "(transform, how it was obtained, the element's reliability) from a `Calibration`, a saved one's path, reference pairs, or a given shift."
+def _energy_scale(calibration, shift, element: str, recipe: str, predictor, normalisation: dict, resolution, lorentzian,
+                  known: Iterable[Theory] = ()) -> tuple[Transform, str, dict | None]:
+    "(transform, how it was obtained, the element's reliability) from a `Calibration`, a saved one's path, reference pairs (`known`: theories to reuse), or a given shift."
     if (calibration is None) == (shift is None):
         raise MemxInputError('give an energy calibration (references measured with the sample, e.g. the metal foil, with their '
                              'structures, or a calibration file from memx calibrate) or a shift in eV, not both or neither')
     if shift is not None: return Transform(element, recipe, offset=float(shift), origin='given shift'), f'given shift {shift:+.2f} eV', None
     if isinstance(calibration, (str, Path)): calibration = Calibration.load(calibration)
     if not isinstance(calibration, Calibration):
-        calibration = calibrate(list(calibration), predictor, resolution, lorentzian, **normalisation)
+        calibration = calibrate(list(calibration), predictor, resolution, lorentzian, known=known, **normalisation)
     t = calibration.transform(element, recipe)
     refs = [r for r in calibration.references if r.element == element and r.recipe == recipe]
     how = (f"{t.offset:+.1f} eV {t.slope:+.2f} eV per valence unit (+-{t.shift_spread:.1f} eV), stretch {t.stretch:.2f}, "
@@ -222,17 +234,27 @@ def _separation(table: pd.DataFrame) -> str:
     return f'{verdict}: score gap {gap:.2f} between {a.candidate} and {b.candidate}, ensemble spread {noise:.2f}'
 
 # %% ../nbs/31_compare.ipynb #75fe2107
+class _Same:
+    "Equal only to itself: pandas compares the attrs of the tables it concatenates with ==, which numpy arrays cannot answer."
+    __eq__, __ne__, __hash__ = object.__eq__, object.__ne__, object.__hash__
+
+class _Measured(_Same, tuple): "A table's measured (label, energy, flat), equal only to itself (see `_Same`)."
+class _Curves(_Same, dict): "A table's computed curves {name: (energy, mu)}, equal only to itself (see `_Same`)."
+
 def compare(measured, candidates: Iterable, element: str | None = None, calibration=None, shift: float | None = None,
             predictor: Predictor | None = None, resolution: float = RESOLUTION_SI111, lorentzian: float = 0.0,
             **normalisation) -> pd.DataFrame:
     "Rank candidate structures (or computed `Theory` spectra) against a measured spectrum (a file or larch Group), best first, under a calibrated transform; `normalisation`: `pre_edge` parameters."
     m = _as_measured(measured, element, normalisation)
     element = check_absorber(element or m.element)
+    candidates = list(candidates)
     theories = _theories(candidates, element, predictor)
+    predicted = [t for t in theories if not any(t is x for x in candidates)]   # memx's own, not given ones
     recipes = {t.recipe for t in theories}
     if len(recipes) > 1: raise MemxInputError(f'the candidates mix recipes {sorted(recipes)}: compare one recipe at a time')
-    transform, how, reliability = _energy_scale(calibration, shift, element, recipes.pop(), predictor, normalisation, resolution, lorentzian)
-    rows, curves = [], {}
+    transform, how, reliability = _energy_scale(calibration, shift, element, recipes.pop(), predictor, normalisation, resolution, lorentzian,
+                                                known=predicted)
+    rows, curves = [], _Curves()
     for t in theories:
         valence, source = formal_valence(t.structure, element) if t.structure is not None else (float('nan'), 'unassigned')
         row = _score(m, t, broadened := broaden(t.energy, t.mu, resolution, lorentzian), transform, valence)
@@ -245,7 +267,7 @@ def compare(measured, candidates: Iterable, element: str | None = None, calibrat
     table.insert(0, 'rank', np.arange(1, len(table) + 1))
     sample = sample_composition(m)
     room = 'compared' if table.pre_edge_eV.notna().any() else 'not compared: no computed window starts far enough below its edge'
-    table.attrs.update(measured=(m.label, m.energy, m.flat), curves=curves, calibration=how, element=element,
+    table.attrs.update(measured=_Measured((m.label, m.energy, m.flat)), curves=curves, calibration=how, element=element,
                        sample=sample.reduced_formula if sample else None, transform=transform,
                        reliability=_reliability_text(element, reliability), separation=_separation(table),
                        pre_edge=f'pre-edge {room}',

@@ -145,7 +145,7 @@ def test_compare_ranks_candidates_against_a_measured_spectrum(tmp_path, shared_p
 
 
 def test_compare_says_each_warning_once(tmp_path, shared_path):
-    "Ni metal, outside the training domain, is both the reference and a candidate: predicted twice, its warning said once."
+    "Ni metal, outside the training domain, is both the reference and a candidate: its warning is said once."
     ni = shared_path('experiment', 'Ni')
     r = memx('compare', ni/'NiOH2_rt_01.xdi', 'NiO', 'Ni', '--calibration', f"{ni/'Ni_metal_rt_01.xdi'}=Ni",
              '-o', tmp_path/'rank.csv', '--plot', '')

@@ -7,6 +7,7 @@ from pymatgen.core import Lattice, Structure
 from memx.compare import compare, model_theories
 from memx.examples import example_structure
 from memx.mixture import fit_mixture
+from memx.structures import structures_in
 from memx.transform import Transform, fit_transforms, formal_valence
 
 
@@ -21,6 +22,13 @@ def measured_from(theory, truth: Transform):
     e, y = truth.apply(theory.energy, theory.mu, formal_valence(theory.structure, theory.element)[0])
     energy = np.arange(e[0] - 40, e[-1] + 40, 0.35)
     return SimpleNamespace(energy=energy, flat=np.interp(energy, e, y, left=0.0, right=y[-1]), label=theory.name)
+
+
+def metal_scan(metal) -> SimpleNamespace:
+    "A normalised 'measurement' that is the metal's own computed spectrum, on a wider scan than its window."
+    scan = SimpleNamespace(energy=np.arange(7050., 7250, 0.25), label='metal', element='Fe', formula='Fe', flat=None)
+    scan.flat = np.interp(scan.energy, metal.energy, metal.mu, left=0.0, right=metal.mu[-1])
+    return scan
 
 
 def test_a_known_shift_law_and_stretch_are_recovered(iron):
@@ -51,13 +59,35 @@ def test_bonded_anion_pairs_take_one_charge_off_each():
 def test_a_candidate_outside_the_training_domain_ranks_after_those_inside(iron):
     "The measurement is the metal's own spectrum: the metal fits best, but flagged outside the domain it ranks last."
     metal, oxide = iron[0], iron[2]
-    scan = SimpleNamespace(energy=np.arange(7050., 7250, 0.25), label='metal', element='Fe', formula='Fe', flat=None)
-    scan.flat = np.interp(scan.energy, metal.energy, metal.mu, left=0.0, right=metal.mu[-1])
+    scan = metal_scan(metal)
     inside = compare(scan, [metal, oxide], shift=0.0)
     assert list(inside.candidate) == ['Fe', 'Fe2O3'] and not inside.outside.any()
     flagged = compare(scan, [metal._replace(applicability=1.5), oxide], shift=0.0)
     assert list(flagged.candidate) == ['Fe2O3', 'Fe'] and list(flagged.outside) == [False, True]
     assert flagged.set_index('candidate').score['Fe'] < flagged.set_index('candidate').score['Fe2O3']
+
+
+def test_rankings_of_one_measurement_concatenate(iron):
+    "pandas compares the attrs of the tables it concatenates with ==: a ranking's, which hold arrays, are equal only to themselves."
+    metal, oxide = iron[0], iron[2]
+    a, b = (compare(metal_scan(metal), [metal, oxide], shift=s) for s in (0.0, 1.0))
+    both = pd.concat([a, b])
+    assert list(both.candidate) == [*a.candidate, *b.candidate] and both.attrs == {}
+    assert pd.concat([a, a]).attrs['calibration'] == 'given shift +0.00 eV'
+    label, energy, flat = a.attrs['measured']
+    assert label == 'metal' and len(energy) == len(flat) and set(a.attrs['curves']) == {'Fe', 'Fe2O3'}
+
+
+def test_a_reference_that_is_also_a_candidate_is_predicted_once(shared, monkeypatch):
+    "The foil's structure is a candidate too: memx predicts the metal once, for the calibration and for the ranking."
+    asked = []
+    def counted(items, *args, **kwargs):
+        asked.extend(name for item in items for name, _ in structures_in(item))
+        return model_theories(items, *args, **kwargs)
+    monkeypatch.setattr('memx.compare.model_theories', counted)
+    fe = shared/'experiment'/'Fe'
+    table = compare(fe/'Fe2O3_rt_01.xdi', ['Fe', 'Fe2O3'], calibration=[(fe/'Fe_metal_rt_01.xdi', 'Fe')])
+    assert sorted(table.candidate) == ['Fe', 'Fe2O3'] and sorted(asked) == ['Fe', 'Fe2O3']
 
 
 @pytest.mark.parametrize('fraction', [0.25, 0.6])
