@@ -21,7 +21,8 @@ def _need_larch():
         raise MemxInputError("measured spectra need xraylarch: pip install 'memx[experiment]'") from None
 
 # %% auto #0
-__all__ = ['MU_COLUMNS', 'read_measured', 'sample_composition', 'normalise', 'edge_energy', 'pre_edge_peak']
+__all__ = ['MU_COLUMNS', 'MEASURED_SUFFIXES', 'read_measured', 'sample_composition', 'measured_files', 'structures_by_stem',
+           'normalise', 'edge_energy', 'pre_edge_peak']
 
 # %% ../nbs/29_measured.ipynb #8b73bc64
 MU_COLUMNS = ('mutrans', 'mufluor', 'mu', 'xmu')   # ready absorption columns, in order of preference
@@ -95,6 +96,18 @@ def sample_composition(spectrum: Group):
         except (ValueError, KeyError, IndexError):
             continue
     return None
+
+# %% ../nbs/29_measured.ipynb #73c8240d
+MEASURED_SUFFIXES = ('.xdi', '.prj')   # the measured-spectrum files a folder is searched for
+
+def measured_files(folder) -> list[Path]:
+    "Every XDI file and Athena project anywhere under `folder`, sorted."
+    return sorted(p for p in Path(folder).rglob('*') if p.is_file() and p.suffix.lower() in MEASURED_SUFFIXES)
+
+def structures_by_stem(folder) -> dict[str, Path]:
+    "Every structure file anywhere under `folder`, by its stem: the structure of the measured spectrum of that stem."
+    from memx.structures import is_structure_file
+    return {p.stem: p for p in sorted(Path(folder).rglob('*')) if p.is_file() and is_structure_file(p)}
 
 # %% ../nbs/29_measured.ipynb #a400b7af
 def _point_noise(mu: np.ndarray) -> float:

@@ -203,15 +203,15 @@ def test_readers_take_grown_data(grown):
 
 def test_measured_readers_take_grown_data(grown):
     "Chapter 14's selection of the measured spectra (every .xdi or .prj under experiment/, each structure file mapped by its stem) reads a copy of the folder grown by unexpected folders and files."
-    from memx.measured import read_measured, normalise
-    from memx.structures import is_structure_file, read_structure, structures_in
+    from memx.measured import measured_files, normalise, read_measured, structures_by_stem
+    from memx.structures import read_structure, structures_in
     exp = grown[0]/'experiment'
-    files = sorted(p for p in exp.rglob('*') if p.is_file() and p.suffix.lower() in ('.xdi', '.prj'))
+    files = measured_files(exp)
     assert files
     for path in files:
         g = normalise(read_measured(path))
         assert g.element in ('Fe', 'Zn'), path
-    structures = sorted(p for p in exp.rglob('*') if p.is_file() and is_structure_file(p))
+    structures = structures_by_stem(exp).values()
     assert structures and all(p.parent.name == 'structures' for p in structures)
     for path in structures:
         read_structure(path)
@@ -230,12 +230,12 @@ def test_bridge_takes_grown_data(grown):
 
 def test_todays_measured_spectra_all_read(shared_path):
     "Every measured spectrum and structure of today's shared experiment folder reads (chapter 14's full setting takes them all)."
-    from memx.measured import read_measured, normalise
-    from memx.structures import is_structure_file, read_structure
+    from memx.measured import measured_files, normalise, read_measured, structures_by_stem
+    from memx.structures import read_structure
     exp = shared_path('experiment')
-    files = sorted(p for p in exp.rglob('*') if p.is_file() and p.suffix.lower() in ('.xdi', '.prj'))
+    files = measured_files(exp)
     assert files
     for path in files:
         normalise(read_measured(path))
-    for path in sorted(p for p in exp.rglob('*') if p.is_file() and is_structure_file(p)):
+    for path in structures_by_stem(exp).values():
         read_structure(path)
