@@ -5,7 +5,6 @@
 # %% ../nbs/34_cli.ipynb #b62e3dad
 from __future__ import annotations
 import argparse, logging, os, sys, warnings
-from contextlib import contextmanager
 from pathlib import Path
 import memx
 from .errors import MemxInputError, first_line, labelled_errors
@@ -356,31 +355,13 @@ def _show_warning(verbose: bool):
         print(f'memx: warning: {first_line(message)}{where}', file=sys.stderr)
     return show
 
-class _SaidOnce(logging.Filter):
-    "Lets each distinct warning through once per command, as `warnings` does with 'once' (one structure may be predicted twice)."
-    def __init__(self): super().__init__(); self.said = set()
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING: return True
-        new = record.getMessage() not in self.said
-        self.said.add(record.getMessage())
-        return new
-
-@contextmanager
-def _warnings_once():
-    "Within the block, each handler of the root logger says each distinct warning once (a filter of its own each)."
-    filters = [(h, _SaidOnce()) for h in logging.getLogger().handlers]
-    for h, once in filters: h.addFilter(once)
-    try: yield
-    finally:
-        for h, once in filters: h.removeFilter(once)
-
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `memx` console script."
     args = parser().parse_args(argv)
     logging.basicConfig(format='memx: %(message)s')
     log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     if not args.verbose: os.environ.setdefault('DASK_LOGGING__DISTRIBUTED', 'error')   # Dask's own notices, read when it loads
-    with warnings.catch_warnings(), _warnings_once():
+    with warnings.catch_warnings():
         warnings.simplefilter('always' if args.verbose else 'once')
         if not args.verbose:                           # notices for developers, not for users
             for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
